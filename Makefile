@@ -1,0 +1,52 @@
+# streamscore: the one front door. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SS := $(VENV)/bin/streamscore
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install lint format test test-unit demo bench kafka-up kafka-down clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install streamscore with its dev tools
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+lint: install ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install ## ruff format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: install ## The whole suite against a real Kafka broker (started by the tests)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install ## Only the tests that need no broker
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+demo: install ## Start the local broker and run the main job end to end
+	$(SS) kafka up
+	$(SS) demo
+
+bench: install ## Throughput and latency against raw Kafka
+	$(SS) kafka up
+	$(SS) bench
+
+kafka-up: install ## Start (or reuse) the local broker
+	$(SS) kafka up
+
+kafka-down: install ## Stop the local broker
+	$(SS) kafka down
+
+clean: ## Remove the virtual environment and local outputs (not the broker's cache)
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-data streamscore-data

@@ -1,0 +1,1 @@
+"""Put data on topics: replay recorded files and synthetic streams with known drift."""

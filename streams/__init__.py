@@ -1,0 +1,1 @@
+"""The Faust app: score events, learn from labels, measure drift (one module per stage)."""

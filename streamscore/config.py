@@ -1,0 +1,140 @@
+"""All configuration, in one frozen settings object.
+
+Every setting can be given as an environment variable ``STREAMSCORE_<NAME>``
+(for example ``STREAMSCORE_BOOTSTRAP_SERVERS``) or in a ``.env`` file in the
+working directory. No other module reads the environment: code receives a
+:class:`Settings` instance and asks it.
+
+>>> s = Settings(bootstrap_servers="broker:9092", partitions=8)
+>>> s.bootstrap_servers, s.partitions, s.events_topic
+('broker:9092', 8, 'events')
+>>> s.env_name("partitions")
+'STREAMSCORE_PARTITIONS'
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "STREAMSCORE_"
+KAFKA_VERSION = "4.3.1"
+
+
+def _default_cache_dir() -> Path:
+    # The one place that looks at XDG_CACHE_HOME: it is a default, not a setting.
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "streamscore"
+
+
+class Settings(BaseSettings):
+    """streamscore settings. Field descriptions are printed by ``streamscore config``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- Kafka connection -------------------------------------------------
+    bootstrap_servers: str | None = Field(
+        None,
+        description="Kafka bootstrap servers (host:port,...). Unset: use the embedded "
+        "local broker that `streamscore kafka up` starts on 127.0.0.1.",
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism when the protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (never logged).")
+    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers.")
+    ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    ssl_keyfile: Path | None = Field(None, description="Client private key (mutual TLS).")
+
+    # --- Embedded local broker ----------------------------------------------
+    kafka_version: str = Field(
+        KAFKA_VERSION, description="Apache Kafka version of the embedded local broker."
+    )
+    local_kafka_port: int = Field(9092, description="Client port of the local broker.")
+    local_kafka_controller_port: int = Field(
+        9093, description="KRaft controller port of the local broker."
+    )
+    local_kafka_heap: str = Field("1g", description="Java heap (-Xmx) of the local broker.")
+    local_kafka_start_timeout: float = Field(
+        120.0, description="Seconds to wait for the local broker to answer metadata requests."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where Kafka jars (fetched once with Maven) and the local broker's "
+        "data live. Default: $XDG_CACHE_HOME/streamscore or ~/.cache/streamscore.",
+    )
+
+    # --- Topics ---------------------------------------------------------------
+    events_topic: str = Field("events", description="Input events (key = event id).")
+    labels_topic: str = Field("labels", description="Delayed labels (key = event id).")
+    predictions_topic: str = Field("predictions", description="One prediction per event.")
+    drift_topic: str = Field("drift", description="Drift and performance metrics.")
+    dlq_topic: str = Field("events-dlq", description="Dead letters: bad input and its reason.")
+    model_updates_topic: str = Field(
+        "model-updates", description="Compacted topic carrying new model versions."
+    )
+    partitions: int = Field(
+        4, ge=1, description="Partitions of every topic (events and labels must match)."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication factor of new topics.")
+
+    # --- Worker -------------------------------------------------------------
+    app_id: str = Field(
+        "streamscore", description="Faust application id = Kafka consumer group of the workers."
+    )
+    model_name: str | None = Field(None, description="Model the worker scores with.")
+    batch_size: int = Field(1000, ge=1, description="Largest micro-batch scored at once.")
+    batch_timeout: float = Field(
+        0.05, gt=0, description="Seconds to wait to fill a micro-batch before scoring it."
+    )
+    max_event_bytes: int = Field(
+        1_000_000, ge=1, description="Events larger than this go to the dead-letter topic."
+    )
+    web_host: str = Field("127.0.0.1", description="Bind address of the worker's web/metrics.")
+    web_port: int = Field(6066, description="Port of the worker's web and /metrics endpoint.")
+    data_dir: Path = Field(
+        Path("./streamscore-data"), description="Worker state directory (Faust tables)."
+    )
+    registry_path: Path = Field(
+        Path("./registry"), description="Model registry: one directory per model and version."
+    )
+    log_level: Literal["debug", "info", "warn", "error"] = Field(
+        "warn", description="Log level of long-running commands."
+    )
+
+    # --- helpers --------------------------------------------------------------
+    @property
+    def kafka_home(self) -> Path:
+        """Jars of the pinned Kafka version."""
+        return self.cache_dir / f"kafka-{self.kafka_version}"
+
+    @property
+    def local_kafka_dir(self) -> Path:
+        """State (data, logs, pid) of the default local broker."""
+        return self.cache_dir / "local-kafka"
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers clients use: the configured cluster or the local broker."""
+        return self.bootstrap_servers or f"127.0.0.1:{self.local_kafka_port}"
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        return ENV_PREFIX + field.upper()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment and ``.env``."""
+    return Settings()

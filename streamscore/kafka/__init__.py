@@ -1,0 +1,1 @@
+"""Apache Kafka: the embedded local broker and topic administration."""
