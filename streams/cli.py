@@ -1,4 +1,4 @@
-"""``streamscore worker``: run the Faust worker."""
+"""Commands of the streaming side: ``worker`` and ``dlq show|replay``."""
 
 from __future__ import annotations
 
@@ -6,19 +6,97 @@ import typer
 
 from streamscore.config import get_settings
 
+dlq_app = typer.Typer(help="Inspect and re-send dead letters (events-dlq).")
 
-def worker() -> None:
-    """Run a Faust worker: score events, write predictions (Ctrl-C stops it cleanly)."""
+
+def worker(
+    model: str = typer.Option(
+        None, "--model", "-m", help="Model name (default: STREAMSCORE_MODEL_NAME)."
+    ),
+    web_port: int = typer.Option(
+        None, "--web-port", help="Port of /metrics (default: STREAMSCORE_WEB_PORT)."
+    ),
+) -> None:
+    """Run a Faust worker: score every event, dead-letter bad ones, follow model promotions."""
     from faust import Worker
 
-    from streams import scoring
-    from streams.app import create_app
+    from streams.worker import build_worker
 
     settings = get_settings()
-    app = create_app(settings)
-    scoring.install(app, settings)
+    if web_port is not None:
+        settings = settings.model_copy(update={"web_port": web_port})
+    app = build_worker(settings, model)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+@dlq_app.command("show")
+def dlq_show(
+    limit: int = typer.Option(50, help="Print at most this many letters (newest last)."),
+    stage: str = typer.Option(None, help="Only letters from this stage (decode, validate, score)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object a line, verbatim."),
+) -> None:
+    """Print dead letters: where they sit (PARTITION:OFFSET), stage, reason, original payload."""
+    import orjson
+
+    from streams.dlq import read_letters
+
+    letters = [
+        letter for letter in read_letters(get_settings())
+        if stage is None or letter.body.get("stage") == stage
+    ]  # fmt: skip
+    for letter in letters[-limit:]:
+        if as_json:
+            print(orjson.dumps({"ref": letter.ref, **letter.body}).decode())
+            continue
+        body = letter.body
+        source = f"{body.get('topic')}[{body.get('partition')}]@{body.get('offset')}"
+        value = str(body.get("value"))
+        value = value if len(value) <= 120 else value[:117] + "..."
+        print(f"{letter.ref}\t{body.get('stage')}\t{source}\t{body.get('error')}\t{value}")
+    typer.echo(f"{len(letters)} dead letters", err=True)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    refs: list[str] = typer.Argument(None, help="Letters to re-send, as PARTITION:OFFSET."),
+    stage: str = typer.Option(None, help="Re-send every letter of this stage."),
+    all_letters: bool = typer.Option(False, "--all", help="Re-send every letter."),
+    topic: str = typer.Option(None, help="Target topic (default: the events topic)."),
+) -> None:
+    """Send chosen dead letters' original key and bytes back to the events topic."""
+    from streams.dlq import parse_refs, read_letters, replay_letters
+    from streamscore.errors import ConfigError
+
+    if not refs and stage is None and not all_letters:
+        raise ConfigError("choose letters: PARTITION:OFFSET ..., --stage STAGE or --all")
+    wanted = parse_refs(refs or [])
+    settings = get_settings()
+    chosen = [
+        letter for letter in read_letters(settings)
+        if all_letters
+        or (letter.partition, letter.offset) in wanted
+        or (stage is not None and letter.body.get("stage") == stage)
+    ]  # fmt: skip
+    missing = wanted - {(letter.partition, letter.offset) for letter in chosen}
+    if missing:
+        raise ConfigError(f"no dead letter at {', '.join(f'{p}:{o}' for p, o in sorted(missing))}")
+    n = replay_letters(settings, chosen, topic)
+    print(f"re-sent {n} dead letters to {topic or settings.events_topic}")
+
+
+def publish_promotion(registry, name: str, version: str) -> None:
+    """Promote hook: tell every worker about the new version over Kafka."""
+    from streams.model_updates import publish
+
+    publish(get_settings(), registry, name, version)
+    typer.echo(f"published {name}/{version} on {get_settings().model_updates_topic}", err=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+    app.add_typer(dlq_app, name="dlq", no_args_is_help=True)
+    try:
+        from models.cli import PROMOTE_HOOKS
+    except ImportError:  # models' CLI not there yet
+        return
+    PROMOTE_HOOKS.append(publish_promotion)

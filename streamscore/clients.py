@@ -64,3 +64,20 @@ def faust_credentials(settings: Settings) -> Any:
     if ctx is not None:
         return faust.SSLCredentials(ctx)
     return None
+
+
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """Connection keyword arguments for aiokafka's clients."""
+    opts: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap.split(","),
+        "security_protocol": settings.security_protocol,
+    }
+    ctx = ssl_context(settings)
+    if ctx is not None:
+        opts["ssl_context"] = ctx
+    if settings.sasl_mechanism:
+        opts["sasl_mechanism"] = settings.sasl_mechanism
+        opts["sasl_plain_username"] = settings.sasl_username
+        if settings.sasl_password is not None:
+            opts["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    return opts

@@ -11,6 +11,7 @@ start never touch each other.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -206,7 +207,7 @@ class LocalKafka:
             if fmt.returncode != 0:
                 raise BrokerError(f"formatting the Kafka storage failed: {fmt.stderr.strip()}")
         cmd = [
-            java, f"-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+            java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.state_dir / 'logs'}",
             f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}",
@@ -261,10 +262,8 @@ class LocalKafka:
 
 def _reap(pid: int) -> None:
     # A broker started by this very process is our child: reap it so it is not a zombie.
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def from_settings(settings) -> LocalKafka:

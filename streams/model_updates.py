@@ -1,0 +1,150 @@
+"""New model versions travel on the compacted ``model-updates`` topic.
+
+A record carries the whole artifact (no shared disk is assumed between
+machines): key = model name, value = JSON
+``{"model", "version", "promoted_ts", "sha256", "artifact"}`` where ``artifact`` is
+the base64 of :meth:`models.registry.Registry.pack`. Every worker reads the topic
+from the beginning at start (the last record per model wins: a promotion may also
+be a rollback) and follows it while it runs, outside any consumer group, so each
+worker sees every update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from models.registry import Registry
+
+from streams.records import now_ms
+from streamscore.clients import aiokafka_options, kafka_python_options
+from streamscore.config import Settings
+from streamscore.errors import ModelError
+from streamscore.kafka.admin import MODEL_UPDATE_MAX_BYTES, create_topics
+
+
+def update_record(registry: Registry, name: str, version: str) -> bytes:
+    blob = registry.pack(name, version)
+    return orjson.dumps(
+        {
+            "model": name,
+            "version": version,
+            "promoted_ts": now_ms(),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "artifact": base64.b64encode(blob).decode("ascii"),
+        }
+    )
+
+
+def publish(settings: Settings, registry: Registry, name: str, version: str) -> None:
+    """Send ``name``/``version`` to every worker (blocks until the broker has it)."""
+    create_topics(settings)
+    producer = KafkaProducer(
+        **kafka_python_options(settings),
+        acks="all",
+        max_request_size=MODEL_UPDATE_MAX_BYTES,
+        max_block_ms=30_000,
+    )
+    try:
+        producer.send(
+            settings.model_updates_topic,
+            key=name.encode(),
+            value=update_record(registry, name, version),
+        ).get(timeout=60)
+    finally:
+        producer.close(timeout=10)
+
+
+def install_update(registry: Registry, value: bytes) -> tuple[str, str]:
+    """Verify an update record and unpack its artifact into ``registry``."""
+    try:
+        record = orjson.loads(value)
+        blob = base64.b64decode(record["artifact"], validate=True)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"unreadable model update: {exc}") from None
+    if hashlib.sha256(blob).hexdigest() != record.get("sha256"):
+        raise ModelError(
+            f"model update {record.get('model')}/{record.get('version')} fails its sha256 check"
+        )
+    return registry.install_packed(blob)
+
+
+def latest_update(
+    settings: Settings, name: str, timeout: float = 30.0
+) -> tuple[bytes | None, dict[int, int]]:
+    """The newest update record for ``name``, and the offsets where reading stopped.
+
+    Following the topic from those offsets (:func:`follow_updates`) misses nothing
+    published after this read.
+    """
+    consumer = KafkaConsumer(
+        **kafka_python_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=MODEL_UPDATE_MAX_BYTES,
+        fetch_max_bytes=MODEL_UPDATE_MAX_BYTES,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(settings.model_updates_topic) or set()
+        tps = [TopicPartition(settings.model_updates_topic, p) for p in sorted(partitions)]
+        if not tps:
+            return None, {}
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        newest: bytes | None = None
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise ModelError(
+                    f"reading {settings.model_updates_topic} did not reach its end in {timeout} s"
+                )
+            for records in consumer.poll(timeout_ms=1000).values():
+                for rec in records:
+                    if rec.key is not None and rec.key.decode() == name and rec.value:
+                        newest = rec.value
+        return newest, {tp.partition: end[tp] for tp in tps}
+    finally:
+        consumer.close()
+
+
+async def follow_updates(
+    settings: Settings,
+    name: str,
+    on_update: Callable[[bytes], Any],
+    start_offsets: dict[int, int],
+) -> None:
+    """Call ``on_update(value)`` (in a thread) for each later update of ``name``."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka import TopicPartition as ATP
+
+    consumer = AIOKafkaConsumer(
+        **aiokafka_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=MODEL_UPDATE_MAX_BYTES,
+        fetch_max_bytes=MODEL_UPDATE_MAX_BYTES,
+    )
+    await consumer.start()
+    try:
+        partitions = await consumer.partitions_for_topic(settings.model_updates_topic) or set()
+        tps = [ATP(settings.model_updates_topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, start_offsets.get(tp.partition, 0))
+        loop = asyncio.get_running_loop()
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for rec in records:
+                    if rec.key is not None and rec.key.decode() == name and rec.value:
+                        # Unpacking and loading a model is slow: keep the event loop free.
+                        await loop.run_in_executor(None, on_update, rec.value)
+    finally:
+        await consumer.stop()

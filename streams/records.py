@@ -1,0 +1,99 @@
+"""The records streamscore writes: predictions and dead letters, as plain JSON.
+
+These shapes are the public interface (README, "Topics"). Everything here is
+pure: bytes in, bytes out, no Kafka.
+
+>>> letter = dead_letter(b"\\xff", key=b"7", error="not UTF-8", stage="decode",
+...                      topic="events", partition=0, offset=3, ts=1)
+>>> orjson.loads(letter)["value_encoding"], orjson.loads(letter)["value"]
+('base64', '/w==')
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _as_text(raw: bytes | None) -> tuple[str | None, str]:
+    """The original bytes, verbatim when UTF-8, else base64."""
+    if raw is None:
+        return None, "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def dead_letter(
+    raw: bytes | None,
+    *,
+    key: bytes | None,
+    error: str,
+    stage: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    ts: int | None = None,
+) -> bytes:
+    """A dead letter: why, where, and the original payload (restorable byte for byte)."""
+    value, encoding = _as_text(raw)
+    key_text, key_encoding = _as_text(key)
+    return orjson.dumps(
+        {
+            "error": error,
+            "stage": stage,
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "key": key_text,
+            "key_encoding": key_encoding,
+            "value": value,
+            "value_encoding": encoding,
+            "ts": ts if ts is not None else now_ms(),
+        }
+    )
+
+
+def original_bytes(letter: dict[str, Any], field: str = "value") -> bytes | None:
+    """Inverse of :func:`dead_letter` for ``value`` or ``key``.
+
+    >>> original_bytes({"value": "/w==", "value_encoding": "base64"})
+    b'\\xff'
+    """
+    text = letter.get(field)
+    if text is None:
+        return None
+    if letter.get(f"{field}_encoding") == "base64":
+        return base64.b64decode(text)
+    return text.encode("utf-8")
+
+
+def event_time_ms(ts: Any) -> int:
+    """An event's ``ts`` as epoch milliseconds; ValueError when it is neither form.
+
+    >>> event_time_ms(1700000000000), event_time_ms("2023-11-14T22:13:20Z")
+    (1700000000000, 1700000000000)
+    """
+    if isinstance(ts, bool):
+        raise ValueError(f"ts must be epoch ms or ISO-8601, got {ts!r}")
+    if isinstance(ts, int | float):
+        return int(ts)
+    if isinstance(ts, str):
+        try:
+            parsed = datetime.fromisoformat(ts)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:  # no offset given: UTC, never the worker's local time
+                parsed = parsed.replace(tzinfo=UTC)
+            return int(parsed.timestamp() * 1000)
+    raise ValueError(f"ts must be epoch ms or ISO-8601, got {ts!r}")

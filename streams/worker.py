@@ -1,0 +1,71 @@
+"""Assemble a worker: pick the model version, build the app, wire the stages."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from models.registry import Registry
+
+from streams import model_updates, scoring
+from streams.app import create_app
+from streams.metrics import WorkerMetrics
+from streams.scorer import Scorer
+from streamscore.config import Settings
+from streamscore.errors import ConfigError, ModelError
+from streamscore.kafka.admin import create_topics
+
+log = logging.getLogger(__name__)
+
+
+def initial_model(
+    settings: Settings, registry: Registry, name: str
+) -> tuple[object, dict[int, int]]:
+    """The version to start with: the newest promotion on the topic, else the registry's current.
+
+    Returns the loaded model and the model-updates offsets to follow from.
+    """
+    value, offsets = model_updates.latest_update(settings, name)
+    if value is not None:
+        name_, version = model_updates.install_update(registry, value)
+        return registry.load(name_, version), offsets
+    if name not in registry.models():
+        raise ModelError(
+            f"model {name!r} is neither in the registry at {registry.path} nor on "
+            f"{settings.model_updates_topic}; train it with `streamscore train ... --model {name}`"
+        )
+    return registry.load(name), offsets
+
+
+def build_worker(settings: Settings, model_name: str | None = None) -> faust.App:
+    """A Faust app that scores events with ``model_name`` and follows its promotions."""
+    name = model_name or settings.model_name
+    if not name:
+        raise ConfigError("no model to score with: pass --model NAME or set STREAMSCORE_MODEL_NAME")
+    create_topics(settings)
+    registry = Registry(settings.registry_path)
+    model, offsets = initial_model(settings, registry, name)
+    metrics = WorkerMetrics()
+    metrics.set_model(model.name, model.version)
+    scorer = Scorer(model, max_event_bytes=settings.max_event_bytes)
+    app = create_app(settings)
+    scoring.install(app, settings, scorer, metrics)
+
+    def swap_in(value: bytes) -> None:
+        try:
+            name_, version = model_updates.install_update(registry, value)
+            new_model = registry.load(name_, version)
+        except ModelError as exc:
+            # A bad update must not stop scoring: keep the running version, say why.
+            log.error("model update refused, still scoring with %s/%s: %s",
+                      scorer.model.name, scorer.model.version, exc)  # fmt: skip
+            return
+        scorer.swap(new_model)
+        metrics.set_model(new_model.name, new_model.version)
+        log.warning("now scoring with %s/%s", new_model.name, new_model.version)
+
+    @app.task
+    async def follow_model_updates() -> None:
+        await model_updates.follow_updates(settings, name, swap_in, offsets)
+
+    return app
