@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from models.registry import Registry
 
+from models.registry import Registry
 from streams.records import now_ms
 from streamscore.clients import aiokafka_options, kafka_python_options
 from streamscore.config import Settings

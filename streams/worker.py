@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import faust
-from models.registry import Registry
 
+from models.registry import Registry
 from streams import model_updates, scoring
 from streams.app import create_app
 from streams.metrics import WorkerMetrics

@@ -119,6 +119,25 @@ def show_config() -> None:
     out.print(table)
 
 
+@app.command("demo")
+def demo(
+    n_train: int = typer.Option(5_000, help="Events the batch model is trained on."),
+    n_stream: int = typer.Option(20_000, help="Events replayed through the worker."),
+    rate: float = typer.Option(4_000, help="Replay rate, events/s."),
+    seed: int = typer.Option(7, help="Seed of the synthetic stream."),
+) -> None:
+    """Run the main job end to end: train, start a worker, replay, read back, summarise."""
+    from streamscore.demo import print_summary, run_demo
+
+    settings = get_settings()
+    result = run_demo(settings, n_train=n_train, n_stream=n_stream, rate=rate, seed=seed)
+    print_summary(result)
+    lost = result.events - result.predictions
+    if lost:
+        raise StreamscoreError(f"{lost} events got no prediction")
+    info(f"the broker keeps running at {settings.bootstrap}: `streamscore kafka down` stops it")
+
+
 def _register_package_commands() -> None:
     # Each package owns its commands; importing them here keeps one front door.
     import models.cli
