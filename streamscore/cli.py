@@ -138,6 +138,19 @@ def demo(
     info(f"the broker keeps running at {settings.bootstrap}: `streamscore kafka down` stops it")
 
 
+@app.command("bench")
+def bench(
+    events: int = typer.Option(
+        100_000, "--events", "-n", help="Backlog size scored by the worker."
+    ),
+    seed: int = typer.Option(0, help="Seed of the synthetic events."),
+) -> None:
+    """Measure worker throughput and latency against raw Kafka pass-through, same run."""
+    from streamscore.bench import print_report, run_bench
+
+    print_report(run_bench(get_settings(), n=events, seed=seed))
+
+
 def _register_package_commands() -> None:
     # Each package owns its commands; importing them here keeps one front door.
     import models.cli

@@ -133,6 +133,22 @@ class Settings(BaseSettings):
     def env_name(cls, field: str) -> str:
         return ENV_PREFIX + field.upper()
 
+    def to_env(self) -> dict[str, str]:
+        """Environment variables that reproduce these settings in a child process.
+
+        >>> Settings(partitions=3).to_env()["STREAMSCORE_PARTITIONS"]
+        '3'
+        """
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[self.env_name(name)] = str(value)
+        return env
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -47,11 +47,7 @@ class DemoResult:
 
 
 def _start_worker(settings: Settings, model: str, log_path: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        STREAMSCORE_BOOTSTRAP_SERVERS=settings.bootstrap,
-        STREAMSCORE_REGISTRY_PATH=str(settings.registry_path),
-    )
+    env = {**os.environ, **settings.to_env()}
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamscore", "worker", "--model", model],

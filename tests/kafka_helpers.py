@@ -21,15 +21,7 @@ from streamscore.config import Settings
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment variables that reproduce ``settings`` in a child process."""
-    env: dict[str, str] = {}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[Settings.env_name(name)] = str(value)
-    return env
+    return settings.to_env()
 
 
 def produce(
