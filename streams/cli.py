@@ -41,9 +41,10 @@ def dlq_show(
     from streams.dlq import read_letters
 
     letters = [
-        letter for letter in read_letters(get_settings())
+        letter
+        for letter in read_letters(get_settings())
         if stage is None or letter.body.get("stage") == stage
-    ]  # fmt: skip
+    ]
     for letter in letters[-limit:]:
         if as_json:
             print(orjson.dumps({"ref": letter.ref, **letter.body}).decode())
@@ -72,11 +73,12 @@ def dlq_replay(
     wanted = parse_refs(refs or [])
     settings = get_settings()
     chosen = [
-        letter for letter in read_letters(settings)
+        letter
+        for letter in read_letters(settings)
         if all_letters
         or (letter.partition, letter.offset) in wanted
         or (stage is not None and letter.body.get("stage") == stage)
-    ]  # fmt: skip
+    ]
     missing = wanted - {(letter.partition, letter.offset) for letter in chosen}
     if missing:
         raise ConfigError(f"no dead letter at {', '.join(f'{p}:{o}' for p, o in sorted(missing))}")

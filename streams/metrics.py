@@ -24,13 +24,17 @@ class WorkerMetrics:
             registry=r,
         )
         self.dead_letters = Counter(
-            "streamscore_dead_letters", "Events sent to the dead-letter topic.", ["stage"],
+            "streamscore_dead_letters",
+            "Events sent to the dead-letter topic.",
+            ["stage"],
             registry=r,
-        )  # fmt: skip
+        )
         self.batch_size = Histogram(
-            "streamscore_batch_size", "Events per scored micro-batch.", buckets=BATCH_BUCKETS,
+            "streamscore_batch_size",
+            "Events per scored micro-batch.",
+            buckets=BATCH_BUCKETS,
             registry=r,
-        )  # fmt: skip
+        )
         self.batch_seconds = Histogram(
             "streamscore_batch_seconds",
             "Time to decode, validate and score one micro-batch.",
@@ -50,9 +54,11 @@ class WorkerMetrics:
             registry=r,
         )
         self.model_version = Gauge(
-            "streamscore_model_info", "The model version in use (value 1).", ["model", "version"],
+            "streamscore_model_info",
+            "The model version in use (value 1).",
+            ["model", "version"],
             registry=r,
-        )  # fmt: skip
+        )
 
     def set_model(self, name: str, version: str) -> None:
         self.model_version.clear()

@@ -57,8 +57,12 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
             new_model = registry.load(name_, version)
         except ModelError as exc:
             # A bad update must not stop scoring: keep the running version, say why.
-            log.error("model update refused, still scoring with %s/%s: %s",
-                      scorer.model.name, scorer.model.version, exc)  # fmt: skip
+            log.error(
+                "model update refused, still scoring with %s/%s: %s",
+                scorer.model.name,
+                scorer.model.version,
+                exc,
+            )
             return
         scorer.swap(new_model)
         metrics.set_model(new_model.name, new_model.version)

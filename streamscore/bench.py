@@ -77,9 +77,12 @@ def produce_all(settings: Settings, frame: pd.DataFrame) -> float:
     ids = frame["id"].tolist()
     values = [orjson.dumps(r) for r in frame.drop(columns=["label"]).to_dict("records")]
     producer = KafkaProducer(
-        **kafka_python_options(settings), acks="all", linger_ms=20, batch_size=512 * 1024,
+        **kafka_python_options(settings),
+        acks="all",
+        linger_ms=20,
+        batch_size=512 * 1024,
         compression_type=None,
-    )  # fmt: skip
+    )
     started = time.perf_counter()
     for key, value in zip(ids, values, strict=True):
         producer.send(settings.events_topic, key=key.encode(), value=value)
@@ -94,9 +97,12 @@ async def _pass_through(settings: Settings, n: int, out_topic: str) -> float:
 
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
-        settings.events_topic, **options, group_id=f"{settings.app_id}-raw",
-        auto_offset_reset="earliest", max_poll_records=2000,
-    )  # fmt: skip
+        settings.events_topic,
+        **options,
+        group_id=f"{settings.app_id}-raw",
+        auto_offset_reset="earliest",
+        max_poll_records=2000,
+    )
     producer = AIOKafkaProducer(**options, acks="all", linger_ms=5, max_batch_size=256 * 1024)
     await consumer.start()
     await producer.start()
@@ -131,8 +137,14 @@ def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
     bench = _bench_settings(settings, workdir / "registry")
     create_topics(bench)
     registry = Registry(bench.registry_path)
-    train(synthetic_rows(5_000, seed + 1, "train"), "label", name="bench", registry=registry,
-          id_col="id", seed=seed)  # fmt: skip
+    train(
+        synthetic_rows(5_000, seed + 1, "train"),
+        "label",
+        name="bench",
+        registry=registry,
+        id_col="id",
+        seed=seed,
+    )
     frame = synthetic_rows(n, seed, "ev")
 
     console.print(f"producing {n} events of {N_FEATURES} features ...")
@@ -145,11 +157,14 @@ def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
     with open(log, "wb") as handle:
         worker = subprocess.Popen(
             [sys.executable, "-m", "streamscore", "worker", "--model", "bench"],
-            env={**os.environ, **bench.to_env()}, stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env={**os.environ, **bench.to_env()},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        predictions = read_from(bench, bench.predictions_topic, {},
-                                until=lambda r: len(r) >= n, timeout=600)  # fmt: skip
+        predictions = read_from(
+            bench, bench.predictions_topic, {}, until=lambda r: len(r) >= n, timeout=600
+        )
         if len(predictions) < n:
             raise StreamscoreError(f"only {len(predictions)} of {n} predictions; see {log}")
         stamps = [r.timestamp_ms for r in predictions]
@@ -160,12 +175,23 @@ def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
         console.print(f"latency at {paced:,.0f} events/s (half the worker's rate) ...")
         start_events = end_offsets(bench, bench.events_topic)
         start_pred = end_offsets(bench, bench.predictions_topic)
-        replay(bench, synthetic_rows(n_paced, seed + 2, "lat").drop(columns=["label"]),
-               id_col="id", rate=paced, progress=False)  # fmt: skip
-        sent = read_from(bench, bench.events_topic, start_events,
-                         until=lambda r: len(r) >= n_paced, timeout=60)  # fmt: skip
-        answered = read_from(bench, bench.predictions_topic, start_pred,
-                             until=lambda r: len(r) >= n_paced, timeout=120)  # fmt: skip
+        replay(
+            bench,
+            synthetic_rows(n_paced, seed + 2, "lat").drop(columns=["label"]),
+            id_col="id",
+            rate=paced,
+            progress=False,
+        )
+        sent = read_from(
+            bench, bench.events_topic, start_events, until=lambda r: len(r) >= n_paced, timeout=60
+        )
+        answered = read_from(
+            bench,
+            bench.predictions_topic,
+            start_pred,
+            until=lambda r: len(r) >= n_paced,
+            timeout=120,
+        )
     finally:
         worker.terminate()
         try:
@@ -195,18 +221,23 @@ def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
 
 
 def print_report(result: dict[str, Any]) -> None:
-    table = Table(title=f"streamscore bench: {result['events']} events, "
-                        f"{result['features']} features, {result['partitions']} partitions")  # fmt: skip
+    table = Table(
+        title=f"streamscore bench: {result['events']} events, "
+        f"{result['features']} features, {result['partitions']} partitions"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("produce (kafka-python), events/s", f"{result['produce_events_per_s']:,.0f}")
-    table.add_row("raw pass-through (aiokafka), events/s",
-                  f"{result['raw_passthrough_events_per_s']:,.0f}")  # fmt: skip
+    table.add_row(
+        "raw pass-through (aiokafka), events/s", f"{result['raw_passthrough_events_per_s']:,.0f}"
+    )
     table.add_row("worker (score + write), events/s", f"{result['worker_events_per_s']:,.0f}")
     table.add_row("worker / raw", f"{result['worker_vs_raw']:.2f}")
     table.add_row("duplicate predictions", f"{result['duplicates']}")
-    table.add_row(f"latency at {result['latency_rate_events_per_s']:,.0f}/s: p50 / p95 / p99 ms",
-                  f"{result['latency_p50_ms']:.0f} / {result['latency_p95_ms']:.0f} / "
-                  f"{result['latency_p99_ms']:.0f}")  # fmt: skip
+    table.add_row(
+        f"latency at {result['latency_rate_events_per_s']:,.0f}/s: p50 / p95 / p99 ms",
+        f"{result['latency_p50_ms']:.0f} / {result['latency_p95_ms']:.0f} / "
+        f"{result['latency_p99_ms']:.0f}",
+    )
     Console().print(table)
     print(orjson.dumps(result).decode())

@@ -51,8 +51,11 @@ def _start_worker(settings: Settings, model: str, log_path: Path) -> subprocess.
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamscore", "worker", "--model", model],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     log.close()
     return proc
 
@@ -76,15 +79,19 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
 
     wait_for_broker(kafka_python_options(settings), timeout=30)
     create_topics(settings)
-    frame, sidecar = generate("agrawal", n=n_train + n_stream, drift_at=n_train + n_stream // 2,
-                              seed=seed)  # fmt: skip
+    frame, sidecar = generate(
+        "agrawal", n=n_train + n_stream, drift_at=n_train + n_stream // 2, seed=seed
+    )
     history, live = frame.iloc[:n_train], frame.iloc[n_train:].reset_index(drop=True)
-    console.print(f"[bold]1/5[/] generated {len(frame)} Agrawal events, concept drift at "
-                  f"{sidecar.get('drift_at')}")  # fmt: skip
+    console.print(
+        f"[bold]1/5[/] generated {len(frame)} Agrawal events, concept drift at "
+        f"{sidecar.get('drift_at')}"
+    )
 
     registry = Registry(settings.registry_path)
-    model = train(history, "label", name="demo", registry=registry, id_col="id", ts_col="ts",
-                  seed=seed)  # fmt: skip
+    model = train(
+        history, "label", name="demo", registry=registry, id_col="id", ts_col="ts", seed=seed
+    )
     registry.promote(model.name, model.version)
     publish(settings, registry, model.name, model.version)
     console.print(f"[bold]2/5[/] trained and promoted {model.name}/{model.version}")
@@ -97,24 +104,43 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
     worker = _start_worker(settings, model.name, log_path)
     console.print(f"[bold]3/5[/] worker started (pid {worker.pid}, log {log_path})")
     try:
-        stats = replay(settings, live, id_col="id", ts_col="ts", label_col="label", rate=rate,
-                       label_delay="1.0", progress=True)  # fmt: skip
+        stats = replay(
+            settings,
+            live,
+            id_col="id",
+            ts_col="ts",
+            label_col="label",
+            rate=rate,
+            label_delay="1.0",
+            progress=True,
+        )
         _send_bad_events(settings)
-        console.print(f"[bold]4/5[/] replayed {len(live)} events at {rate:.0f}/s "
-                      f"(+{len(BAD_EVENTS)} malformed ones)")  # fmt: skip
+        console.print(
+            f"[bold]4/5[/] replayed {len(live)} events at {rate:.0f}/s "
+            f"(+{len(BAD_EVENTS)} malformed ones)"
+        )
         expected = len(live)
         predictions = read_from(
-            settings, settings.predictions_topic, start_pred,
-            until=lambda recs: len(recs) >= expected, timeout=120,
-        )  # fmt: skip
+            settings,
+            settings.predictions_topic,
+            start_pred,
+            until=lambda recs: len(recs) >= expected,
+            timeout=120,
+        )
         letters = read_from(
-            settings, settings.dlq_topic, start_dlq,
-            until=lambda recs: len(recs) >= len(BAD_EVENTS), timeout=30,
-        )  # fmt: skip
+            settings,
+            settings.dlq_topic,
+            start_dlq,
+            until=lambda recs: len(recs) >= len(BAD_EVENTS),
+            timeout=30,
+        )
         sent = read_from(
-            settings, settings.events_topic, start_events,
-            until=lambda recs: len(recs) >= expected + len(BAD_EVENTS), timeout=30,
-        )  # fmt: skip
+            settings,
+            settings.events_topic,
+            start_events,
+            until=lambda recs: len(recs) >= expected + len(BAD_EVENTS),
+            timeout=30,
+        )
         if worker.poll() is not None:
             raise StreamscoreError(f"the worker exited early; see {log_path}")
     finally:

@@ -93,8 +93,11 @@ class Worker:
         handle = open(log, "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamscore", *args],
-            env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         handle.close()
         return cls(proc, log)
 

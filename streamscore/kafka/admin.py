@@ -101,10 +101,16 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
                 continue
             try:
                 admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, settings.replication_factor,
-                              topic_configs=spec.config)],
+                    [
+                        NewTopic(
+                            spec.name,
+                            spec.partitions,
+                            settings.replication_factor,
+                            topic_configs=spec.config,
+                        )
+                    ],
                     timeout_ms=int(timeout * 1000),
-                )  # fmt: skip
+                )
                 result[spec.name] = "created"
             except TopicAlreadyExistsError:
                 result[spec.name] = "exists"

@@ -66,10 +66,15 @@ def ensure_jars(kafka_home: Path, version: str, log=print) -> Path:
     shutil.rmtree(tmp_lib, ignore_errors=True)
     log(f"fetching Apache Kafka {version} jars from Maven Central into {lib} (once) ...")
     cmd = [
-        mvn, "-q", "-B", "-f", str(kafka_home / "pom.xml"),
-        "dependency:copy-dependencies", "-DincludeScope=runtime",
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(kafka_home / "pom.xml"),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
         f"-DoutputDirectory={tmp_lib}",
-    ]  # fmt: skip
+    ]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=MAVEN_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
@@ -200,25 +205,45 @@ class LocalKafka:
         (self.state_dir / "log4j2.properties").write_text(_resource("log4j2.properties"))
         if not (data / "meta.properties").exists():
             fmt = subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", uuid.uuid4().hex[:22], "-c", str(props)],
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+                [
+                    java,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    uuid.uuid4().hex[:22],
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             if fmt.returncode != 0:
                 raise BrokerError(f"formatting the Kafka storage failed: {fmt.stderr.strip()}")
         cmd = [
-            java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+            java,
+            "-Xms256m",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.state_dir / 'logs'}",
             f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}",
             f"-Dstreamscore.state={self.state_dir}",
-            "-cp", classpath, "kafka.Kafka", str(props),
-        ]  # fmt: skip
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(props),
+        ]
         stdout = open(self.state_dir / "logs" / "stdout.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            cmd, stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cmd,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # survives the CLI that started it
-        )  # fmt: skip
+        )
         stdout.close()
         self.pid_file.write_text(f"{proc.pid} {self.port}\n")
         log(f"starting Apache Kafka {self.version} (pid {proc.pid}) on {self.bootstrap} ...")

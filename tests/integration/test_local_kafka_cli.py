@@ -19,8 +19,11 @@ pytestmark = pytest.mark.integration
 def run(args: list[str], env: dict[str, str], timeout: float = 200) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "streamscore", *args],
-        env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
