@@ -65,9 +65,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, sep: str = ",") -> pd.DataFrame:
-    # round_trip parses floats exactly like Python's float() and orjson, so a value
-    # read here equals the same value sent as JSON to the stream, bit for bit.
-    return pd.read_csv(path, sep=sep, float_precision="round_trip", compression="infer")
+    # pandas 3 parses floats to the nearest double, like float() and orjson, so a
+    # value read here equals the same value sent as JSON to the stream, bit for bit.
+    return pd.read_csv(path, sep=sep, compression="infer")
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
@@ -129,3 +129,32 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(orjson.dumps([str(c) for c in frame.columns]))
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV, TSV, Parquet or JSON Lines (by suffix; ``.gz`` compresses).
+
+    JSON Lines and Parquet keep every float bit for bit; CSV writes the shortest
+    text that reads back to the same float.
+    """
+    path = Path(path)
+    kind = suffix_kind(path)
+    if not path.parent.is_dir():
+        raise DataError(f"cannot write {path}: no directory {path.parent}")
+    try:
+        if kind in ("csv", "tsv"):
+            frame.to_csv(path, sep="\t" if kind == "tsv" else ",", index=False)
+        elif kind == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            _write_jsonl(frame, path)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    with opener(path, "wb") as out:
+        for record in records:
+            out.write(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")

@@ -113,7 +113,7 @@ def _prepare(df: pd.DataFrame, target: str, id_col: str | None, ts_col: str | No
     columns = list(df.columns)
     for option, column in (("target", target), ("id", id_col), ("timestamp", ts_col)):
         if column is not None and column not in columns:
-            shown = ", ".join(map(repr, columns[:20])) + (" ..." if len(columns) > 20 else "")
+            shown = ", ".join(map(repr, columns[:12])) + (", ..." if len(columns) > 12 else "")
             raise DataError(f"unknown {option} column {column!r}: the columns are {shown}")
     missing = df[target].isna()
     if missing.all():
@@ -146,8 +146,9 @@ def target_labels(column: pd.Series, target: str) -> np.ndarray:
         labels = np.array([as_category(v) for v in column], dtype=object)
     distinct = pd.unique(labels)
     if len(distinct) < 2:
+        only = distinct[0].item() if isinstance(distinct[0], np.generic) else distinct[0]
         raise DataError(
-            f"target column {target!r} has a single class ({distinct[0]!r}): "
+            f"target column {target!r} has a single class ({only!r}): "
             "a classifier needs at least two"
         )
     return labels
