@@ -1,1 +1,1 @@
-"""Pure ML, no Kafka: training, the artifact format and registry, online models, drift statistics."""
+"""Pure ML, no Kafka: training, artifacts and registry, reference statistics."""

@@ -1,0 +1,109 @@
+"""The scikit-learn pipeline: one ColumnTransformer, then one estimator.
+
+- numeric: median imputation, then standard scaling;
+- boolean: most-frequent imputation (values are already 0.0/1.0);
+- categorical: a ``"__missing__"`` category for missing values, then one-hot encoding
+  with at most :data:`MAX_CATEGORIES` columns per feature; rare and never-seen
+  categories share the "infrequent" column, so an unseen category never fails.
+
+Every estimator weights classes by inverse frequency (``class_weight="balanced"``)
+against class imbalance.
+
+>>> sorted(ESTIMATORS)
+['hgb', 'logreg', 'rf']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.extmath import softmax
+
+from models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema
+from streamscore.errors import ConfigError
+
+MAX_CATEGORIES = 30
+MISSING_CATEGORY = "__missing__"
+
+
+def _hgb(seed: int):
+    return HistGradientBoostingClassifier(class_weight="balanced", random_state=seed)
+
+
+def _logreg(seed: int):
+    return LogisticRegression(class_weight="balanced", max_iter=1000, random_state=seed)
+
+
+def _rf(seed: int):
+    # n_jobs stays 1: parallel trees add their votes in any order, and float sums
+    # in any order are not bit-identical between two runs.
+    return RandomForestClassifier(
+        n_estimators=100, min_samples_leaf=2, class_weight="balanced", random_state=seed
+    )
+
+
+ESTIMATORS = {"hgb": _hgb, "logreg": _logreg, "rf": _rf}
+
+
+def check_estimator(estimator: str) -> None:
+    """Raise :class:`ConfigError` unless ``estimator`` is one of :data:`ESTIMATORS`."""
+    if estimator not in ESTIMATORS:
+        raise ConfigError(f"unknown estimator {estimator!r}: use one of {sorted(ESTIMATORS)}")
+
+
+def build_pipeline(schema: FeatureSchema, estimator: str = "hgb", seed: int = 0) -> Pipeline:
+    """An unfitted pipeline reading the model frame of ``schema``."""
+    check_estimator(estimator)
+    parts = []
+    if names := schema.of_kind(NUMERIC):
+        numeric = Pipeline(
+            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        )
+        parts.append(("numeric", numeric, names))
+    if names := schema.of_kind(BOOLEAN):
+        parts.append(("boolean", SimpleImputer(strategy="most_frequent"), names))
+    if names := schema.of_kind(CATEGORICAL):
+        categorical = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
+                (
+                    "encode",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        max_categories=MAX_CATEGORIES,
+                        sparse_output=False,
+                    ),
+                ),
+            ]
+        )
+        parts.append(("categorical", categorical, names))
+    features = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+    return Pipeline([("features", features), ("model", ESTIMATORS[estimator](seed))])
+
+
+def predict_proba(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """Class probabilities whose every row depends only on that row.
+
+    Tree ensembles already are row-wise. A linear model's ``X @ coef`` goes through
+    BLAS, whose kernels sum in a different order for 1 row than for 1000, so the
+    last bit of a probability would depend on the micro-batch it was scored in.
+    Here the linear scores are per-row numpy sums, then sklearn's own link
+    (``expit`` for two classes, ``softmax`` for more).
+    """
+    model = pipeline[-1]
+    if not isinstance(model, LogisticRegression):
+        return pipeline.predict_proba(frame)
+    inputs = np.asarray(pipeline[:-1].transform(frame), dtype=np.float64)
+    scores = np.column_stack([(inputs * row).sum(axis=1) for row in model.coef_])
+    scores += model.intercept_
+    if len(model.classes_) == 2:
+        positive = expit(scores[:, 0])
+        return np.column_stack([1.0 - positive, positive])
+    return softmax(scores, copy=False)
