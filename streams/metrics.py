@@ -53,6 +53,11 @@ class WorkerMetrics:
             ["partition"],
             registry=r,
         )
+        self.assigned = Gauge(
+            "streamscore_assigned_partitions",
+            "Partitions of the events topic assigned to this worker.",
+            registry=r,
+        )
         self.model_version = Gauge(
             "streamscore_model_info",
             "The model version in use (value 1).",

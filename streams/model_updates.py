@@ -91,15 +91,21 @@ def latest_update(
         fetch_max_bytes=MODEL_UPDATE_MAX_BYTES,
     )
     try:
-        partitions = consumer.partitions_for_topic(settings.model_updates_topic) or set()
+        deadline = time.monotonic() + timeout
+        partitions: set[int] = set()
+        while not partitions:  # a topic created a moment ago may not be in metadata yet
+            partitions = consumer.partitions_for_topic(settings.model_updates_topic) or set()
+            if not partitions and time.monotonic() > deadline:
+                raise ModelError(
+                    f"topic {settings.model_updates_topic} not found; run `streamscore topics create`"
+                )
+            if not partitions:
+                time.sleep(0.2)
         tps = [TopicPartition(settings.model_updates_topic, p) for p in sorted(partitions)]
-        if not tps:
-            return None, {}
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)
         newest: bytes | None = None
-        deadline = time.monotonic() + timeout
         while any(consumer.position(tp) < end[tp] for tp in tps):
             if time.monotonic() > deadline:
                 raise ModelError(
@@ -133,8 +139,9 @@ async def follow_updates(
     )
     await consumer.start()
     try:
-        partitions = await consumer.partitions_for_topic(settings.model_updates_topic) or set()
-        tps = [ATP(settings.model_updates_topic, p) for p in sorted(partitions)]
+        # The partitions are the ones latest_update() read: a fresh consumer's metadata
+        # cache is empty, so asking it here could return none and follow nothing.
+        tps = [ATP(settings.model_updates_topic, p) for p in sorted(start_offsets)]
         consumer.assign(tps)
         for tp in tps:
             consumer.seek(tp, start_offsets.get(tp.partition, 0))

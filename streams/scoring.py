@@ -21,7 +21,7 @@ from streams.metrics import WorkerMetrics
 from streams.scorer import RawEvent, Scorer
 from streamscore.config import Settings
 
-LAG_INTERVAL: Seconds = 5.0
+LAG_INTERVAL: Seconds = 1.0
 
 
 def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerMetrics) -> None:
@@ -51,9 +51,9 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
     @app.timer(LAG_INTERVAL)
     async def measure_lag() -> None:
         consumer = app.consumer
-        for tp in consumer.assignment():
-            if tp.topic != settings.events_topic:
-                continue
+        mine = [tp for tp in consumer.assignment() if tp.topic == settings.events_topic]
+        metrics.assigned.set(len(mine))
+        for tp in mine:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue

@@ -132,7 +132,9 @@ def test_hot_reload_mid_stream_skips_and_repeats_nothing(settings_factory, worke
     predictions = by_id(out)
     assert len(out) == 800 and all(len(v) == 1 for v in predictions.values())
     assert {predictions[e["id"]][0]["version"] for e in before} == {first.version}
-    assert predictions[after[-1]["id"]][0]["version"] == second.version
+    assert predictions[after[-1]["id"]][0]["version"] == second.version, (
+        promoted.stderr + worker.output()[-3000:]
+    )
     # per partition, in offset order, the version changes once and never back
     for partition in {r.partition for r in out}:
         versions = [r.value["version"] for r in sorted(out, key=lambda r: r.offset)
@@ -141,25 +143,38 @@ def test_hot_reload_mid_stream_skips_and_repeats_nothing(settings_factory, worke
         assert changes <= 1 and versions[-1] == second.version
 
 
+def metric(port: int, name: str) -> float:
+    """A value from a worker's /metrics; -1 while the endpoint is not up yet."""
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    except OSError:
+        return -1.0
+    for line in body.decode().splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.split()[-1])
+    raise AssertionError(f"no {name} in /metrics of port {port}")
+
+
 def test_two_workers_share_partitions_and_survive_one_stopping(settings_factory, worker_factory):
     settings = settings_factory(partitions=4)
     create_topics(settings)
     train_model(settings.registry_path)
     one = worker_factory(settings, "--model", "m", name="one")
     two = worker_factory(settings, "--model", "m", "--web-port", str(free_port()), name="two")
+    two_port = int(two.proc.args[two.proc.args.index("--web-port") + 1])
+    ports = (settings.web_port, two_port)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # both in the group, the 4 partitions split
+        assigned = [metric(port, "streamscore_assigned_partitions") for port in ports]
+        if sorted(assigned) == [2, 2]:
+            break
+        time.sleep(0.5)
+    assert sorted(assigned) == [2, 2], (assigned, one.output()[-2000:], two.output()[-2000:])
+
     first = events(400, prefix="a")
     produce(settings, settings.events_topic, ((e["id"], e) for e in first))
     assert len(consume(settings, settings.predictions_topic, 400, timeout=120)) == 400
-
-    def events_in(port: int) -> float:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
-        for line in body.decode().splitlines():
-            if line.startswith("streamscore_events_in_total"):
-                return float(line.split()[-1])
-        raise AssertionError("no streamscore_events_in_total in /metrics")
-
-    two_port = int(two.proc.args[two.proc.args.index("--web-port") + 1])
-    counts = (events_in(settings.web_port), events_in(two_port))
+    counts = [metric(port, "streamscore_events_in_total") for port in ports]
     assert sum(counts) >= 400 and min(counts) > 0, counts  # both did part of the work
 
     assert two.stop() == 0  # a clean stop hands its partitions to the other worker
@@ -168,6 +183,6 @@ def test_two_workers_share_partitions_and_survive_one_stopping(settings_factory,
     out = consume(settings, settings.predictions_topic, 800, timeout=120)
     assert one.alive(), one.output()[-3000:]
     ids = {r.key for r in out}
-    assert ids == {e["id"] for e in first + second}, "events lost"
+    assert ids == {e["id"] for e in first + second}, one.output()[-4000:]
     # a clean hand-over commits first: nothing is scored twice
     assert len(consume(settings, settings.predictions_topic, 801, timeout=5)) == 800
