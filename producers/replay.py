@@ -175,6 +175,7 @@ class _Run:
         rng: np.random.Generator,
     ) -> None:
         self.sender = Sender(settings, producer)
+        self.sender.prepare([t for t in (stats.topic, stats.labels_topic) if t])
         self.stats, self.delay, self.rng = stats, delay, rng
         self.flush_timeout = 2 * producer.broker_timeout
         self.queue = LabelQueue()

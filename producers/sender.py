@@ -128,6 +128,16 @@ class Sender:
             ) from exc
         self._send = self.producer.send
 
+    def prepare(self, topics: list[str]) -> None:
+        """Fetch the topics' metadata now, so the first send is not late by a round trip."""
+        try:
+            for topic in topics:
+                self.producer.partitions_for(topic)
+        except KafkaError as exc:
+            raise BrokerError(
+                f"no metadata for {topics} from {self.settings.bootstrap}: {exc}"
+            ) from exc
+
     def send(self, topic: str, key: bytes, value: bytes) -> None:
         self._send(topic, value=value, key=key).add_errback(self._on_error)
 

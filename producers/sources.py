@@ -168,9 +168,10 @@ def _text_chunks(path: Path, chunk_rows: int, skip: int) -> Iterator[pd.DataFram
         sep = "\t" if ".tsv" in path.name.lower() else ","
         reader = pd.read_csv(path, chunksize=chunk_rows, sep=sep)
     else:
-        # dtype/convert_dates off: values stay as written, no guessed dates or casts
+        # dtype=False: values stay as written (no guessed dates or casts);
+        # precise_float: floats read back exactly
         reader = pd.read_json(
-            path, lines=True, chunksize=chunk_rows, dtype=False, convert_dates=False
+            path, lines=True, chunksize=chunk_rows, dtype=False, precise_float=True
         )
     start = 0
     with reader:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from river.datasets import synth
 
@@ -203,9 +204,17 @@ def write(frame: pd.DataFrame, sidecar: dict[str, Any], out: str | Path) -> Path
         elif kind == "csv":
             frame.to_csv(out, index=False)
         else:
-            frame.to_json(out, orient="records", lines=True, double_precision=15)
+            _write_jsonl(frame, out)
     except OSError as exc:
         raise DataError(f"cannot write {out}: {exc}") from exc
     side = sidecar_path(out)
     side.write_text(json.dumps({**sidecar, "file": out.name}, indent=2) + "\n")
     return side
+
+
+def _write_jsonl(frame: pd.DataFrame, out: Path) -> None:
+    # orjson, not DataFrame.to_json: pandas writes at most 15 digits, floats would not round-trip
+    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+    with open(out, "wb") as fh:
+        for record in frame.to_dict("records"):
+            fh.write(orjson.dumps(record, option=option))
