@@ -186,6 +186,8 @@ class _Run:
         """Send one chunk's events (and due labels); False when stopped by Ctrl-C."""
         due = pace.due_seconds(chunk.rows, chunk.ts_ms)
         labels = chunk.labels
+        if due is None and labels is None:
+            return self._send_unpaced(chunk, bar)
         delays = self.delay.draw(self.rng, len(chunk.keys)).tolist() if labels else None
         send, topic, stats, queue, clock = (
             self.sender.send, self.stats.topic, self.stats, self.queue, self.clock
@@ -206,6 +208,19 @@ class _Run:
             if not j & 511:
                 bar.update(stats.events)
         bar.update(stats.events)
+        return True
+
+    def _send_unpaced(self, chunk: EncodedChunk, bar: Bar, slice_rows: int = 1024) -> bool:
+        """``--max`` without labels: slices handed to the producer in a tight loop."""
+        keys, values, stats = chunk.keys, chunk.values, self.stats
+        for start in range(0, len(keys), slice_rows):
+            if self.stop.is_set():
+                return False
+            end = min(start + slice_rows, len(keys))
+            self.sender.send_many(stats.topic, keys[start:end], values[start:end])
+            stats.events += end - start
+            stats.next_row = int(chunk.rows[end - 1]) + 1
+            bar.update(stats.events)
         return True
 
     def wait_until(self, t: float) -> bool:

@@ -12,6 +12,7 @@ lz4 when the ``lz4`` package is importable and no compression otherwise.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,7 @@ class Sender:
     options: ProducerOptions = field(default_factory=ProducerOptions)
     failed: int = 0
     first_error: BaseException | None = None
+    _pending: deque = field(default_factory=deque, repr=False)
 
     def __post_init__(self) -> None:
         config = {**kafka_python_options(self.settings), **self.options.kafka_config()}
@@ -139,22 +141,30 @@ class Sender:
             ) from exc
 
     def send(self, topic: str, key: bytes, value: bytes) -> None:
-        self._send(topic, value=value, key=key).add_errback(self._on_error)
+        self._pending.append([self._send(topic, value=value, key=key)])
 
     def send_many(self, topic: str, keys: list[bytes], values: list[bytes]) -> None:
-        send, on_error = self._send, self._on_error
-        for key, value in zip(keys, values, strict=True):
-            send(topic, value=value, key=key).add_errback(on_error)
+        send = self._send
+        self._pending.append(
+            [send(topic, value=v, key=k) for k, v in zip(keys, values, strict=True)]
+        )
+        self._reap()
 
-    def _on_error(self, exc: BaseException) -> None:
-        self.failed += 1
-        if self.first_error is None:
-            self.first_error = exc
+    def _reap(self) -> None:
+        # Count failures from futures, oldest first, without a callback per record
+        # (add_errback costs more than the scan); drop them once all are done.
+        pending = self._pending
+        while pending and all(f.is_done for f in pending[0]):
+            for future in pending.popleft():
+                if future.failed():
+                    self.failed += 1
+                    self.first_error = self.first_error or future.exception
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every record sent so far is acknowledged or failed."""
         try:
             self.producer.flush(timeout=timeout)
+            self._reap()
         except KafkaError as exc:
             raise BrokerError(
                 f"Kafka at {self.settings.bootstrap} did not acknowledge the records "
