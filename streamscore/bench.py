@@ -36,7 +36,7 @@ from streamscore.config import Settings
 from streamscore.errors import StreamscoreError
 from streamscore.kafka.admin import create_topics, wait_for_broker
 from streamscore.kafka.local import free_port
-from streamscore.outputs import end_offsets, percentile, read_from
+from streamscore.outputs import end_offsets, percentile, read_from, wait_worker_ready
 
 console = Console(stderr=True)
 N_FEATURES = 10
@@ -162,6 +162,7 @@ def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
             stderr=subprocess.STDOUT,
         )
     try:
+        wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
         predictions = read_from(
             bench, bench.predictions_topic, {}, until=lambda r: len(r) >= n, timeout=600
         )

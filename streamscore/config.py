@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     batch_timeout: float = Field(
         0.05, gt=0, description="Seconds to wait to fill a micro-batch before scoring it."
     )
+    model_threads: int = Field(
+        1,
+        ge=1,
+        description="Native threads (OpenMP/BLAS) a worker's model may use. 1 is fastest for "
+        "micro-batches: extra threads contend with the event loop; scale with workers instead.",
+    )
     max_event_bytes: int = Field(
         1_000_000, ge=1, description="Events larger than this go to the dead-letter topic."
     )

@@ -23,7 +23,7 @@ from streamscore.clients import kafka_python_options
 from streamscore.config import Settings
 from streamscore.errors import StreamscoreError
 from streamscore.kafka.admin import create_topics, wait_for_broker
-from streamscore.outputs import end_offsets, percentile, read_from
+from streamscore.outputs import end_offsets, percentile, read_from, wait_worker_ready
 
 console = Console(stderr=True)
 
@@ -102,6 +102,7 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
     log_path = Path(settings.data_dir) / "demo-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     worker = _start_worker(settings, model.name, log_path)
+    wait_worker_ready(settings.web_port, alive=lambda: worker.poll() is None)
     console.print(f"[bold]3/5[/] worker started (pid {worker.pid}, log {log_path})")
     try:
         stats = replay(

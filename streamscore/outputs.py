@@ -88,3 +88,32 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, int(-(-q * len(ordered) // 100)))
     return ordered[rank - 1]
+
+
+def worker_metric(port: int, name: str, host: str = "127.0.0.1") -> float | None:
+    """A value from a worker's ``/metrics`` (None while the endpoint is not up)."""
+    import urllib.request
+
+    try:
+        body = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5).read()
+    except OSError:
+        return None
+    for line in body.decode().splitlines():
+        if line.startswith((name + " ", name + "{")):
+            return float(line.split()[-1])
+    return None
+
+
+def wait_worker_ready(port: int, alive: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Block until the worker on ``port`` has partitions of the events topic assigned."""
+    from streamscore.errors import StreamscoreError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise StreamscoreError("the worker exited during start-up")
+        assigned = worker_metric(port, "streamscore_assigned_partitions")
+        if assigned is not None and assigned > 0:
+            return
+        time.sleep(0.3)
+    raise StreamscoreError(f"the worker had no partitions assigned after {timeout:.0f} s")
