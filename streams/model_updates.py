@@ -97,7 +97,8 @@ def latest_update(
             partitions = consumer.partitions_for_topic(settings.model_updates_topic) or set()
             if not partitions and time.monotonic() > deadline:
                 raise ModelError(
-                    f"topic {settings.model_updates_topic} not found; run `streamscore topics create`"
+                    f"topic {settings.model_updates_topic} not found; "
+                    "run `streamscore topics create`"
                 )
             if not partitions:
                 time.sleep(0.2)
