@@ -114,9 +114,24 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> dict[str, str]:
                 result[spec.name] = "created"
             except TopicAlreadyExistsError:
                 result[spec.name] = "exists"
+        _wait_until_listed(admin, set(result), timeout)
     finally:
         admin.close()
     return result
+
+
+def _wait_until_listed(admin: KafkaAdminClient, names: set[str], timeout: float) -> None:
+    # CreateTopics returns before every broker's metadata has the topic; a client that
+    # looks right after (a worker, `topics list`) must find it.
+    deadline = time.monotonic() + timeout
+    while True:
+        described = admin.describe_topics(sorted(names))
+        ready = {t["name"] for t in described if t.get("error_code", 0) == 0 and t["partitions"]}
+        if names <= ready:
+            return
+        if time.monotonic() > deadline:
+            raise BrokerError(f"topics {sorted(names - ready)} were created but are not visible")
+        time.sleep(0.2)
 
 
 def describe_topics(settings: Settings, timeout: float = 30.0) -> list[dict[str, Any]]:
