@@ -102,6 +102,11 @@ def test_rows_without_target_are_dropped(registry, breast_cancer):
             "non-integer numbers",
         ),
         (pd.DataFrame({"id": [1, 2, 3, 4], "y": [0, 1, 0, 1]}), "y", "no feature columns"),
+        (
+            pd.DataFrame([[1, 2, 0], [3, 4, 1]] * 2, columns=[1, "1", "y"]),
+            "y",
+            "duplicated column names: ['1']",
+        ),
     ],
 )
 def test_bad_data_is_one_clear_error(registry, data, target, message):
