@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import pytest
 
 from models.registry import Registry
@@ -60,3 +61,15 @@ def test_multiclass_classes_and_metrics(trained):
     assert model.classes == sorted(data["class"].unique())
     assert set(model.metrics["per_class"]) == set(model.classes)
     assert model.metrics["roc_auc"] > 0.9
+
+
+@pytest.mark.parametrize("dataset", ["phishing", "segments"])
+def test_row_stable_linear_scores_equal_sklearn(trained, dataset):
+    # the column-by-column sum changes only the last bits, never the answer
+    from models.features import to_model_frame
+
+    model, data = trained("logreg", dataset)
+    frame = to_model_frame(data, model.schema)
+    np.testing.assert_allclose(
+        model.predict_proba(frame), model.pipeline.predict_proba(frame), rtol=0, atol=1e-12
+    )
