@@ -19,6 +19,7 @@ from rich.table import Table
 
 from models.registry import Registry
 from streamscore.config import get_settings
+from streamscore.errors import ModelError
 
 # Called after every successful ``models promote`` with (registry, name, version).
 # The streams package appends its Kafka publisher here; models/ never imports Kafka.
@@ -150,7 +151,11 @@ def list_models() -> None:
     for name in names:
         current = reg.current(name)
         for version in reg.versions(name):
-            m = reg.manifest(name, version)
+            try:
+                m = reg.manifest(name, version)
+            except ModelError as exc:  # one damaged version must not hide the others
+                table.add_row(name, version, "", f"damaged: {exc}")
+                continue
             scores = m.get("metrics", {})
             table.add_row(
                 name,

@@ -161,11 +161,17 @@ def frame_records(frame: pd.DataFrame, schema: FeatureSchema) -> list[dict]:
     absent = [name for name in schema.names if name not in frame.columns]
     if absent:
         raise DataError(f"the data lacks the model's feature column(s) {absent}")
-    features = frame[schema.names].astype(object)
-    features = features.where(frame[schema.names].notna(), None)
-    for name in schema.of_kind(CATEGORICAL):
-        features[name] = features[name].map(lambda v: None if v is None else as_category(v))
-    return features.to_dict("records")
+    columns = []
+    for feature in schema.features:
+        values = frame[feature.name].to_numpy(dtype=object, copy=True)
+        missing = pd.isna(values)
+        values[missing] = None
+        if feature.kind == CATEGORICAL:
+            present = ~missing
+            values[present] = [as_category(v) for v in values[present]]
+        columns.append(values)
+    # built column-wise with numpy: pandas 3 would re-infer a str dtype (None -> NaN)
+    return [dict(zip(schema.names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def to_model_frame(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

@@ -24,7 +24,6 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.extmath import softmax
 
 from models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema
 from streamscore.errors import ConfigError
@@ -92,18 +91,31 @@ def predict_proba(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     """Class probabilities whose every row depends only on that row.
 
     Tree ensembles already are row-wise. A linear model's ``X @ coef`` goes through
-    BLAS, whose kernels sum in a different order for 1 row than for 1000, so the
-    last bit of a probability would depend on the micro-batch it was scored in.
-    Here the linear scores are per-row numpy sums, then sklearn's own link
-    (``expit`` for two classes, ``softmax`` for more).
+    BLAS, whose kernels sum in a different order for 1 row than for 1000, and even
+    numpy's ``sum(axis=1)`` changes its summation order with the array's shape, so
+    the last bit of a probability would depend on the micro-batch it was scored in.
+    Here the linear scores are accumulated one input column at a time, an
+    element-wise sum in one fixed order, then the logistic link
+    (``expit`` for two classes, a column-by-column softmax for more).
     """
     model = pipeline[-1]
     if not isinstance(model, LogisticRegression):
         return pipeline.predict_proba(frame)
     inputs = np.asarray(pipeline[:-1].transform(frame), dtype=np.float64)
-    scores = np.column_stack([(inputs * row).sum(axis=1) for row in model.coef_])
+    scores = np.zeros((inputs.shape[0], model.coef_.shape[0]))
+    for column, weights in zip(inputs.T, model.coef_.T, strict=True):
+        scores += column[:, None] * weights
     scores += model.intercept_
     if len(model.classes_) == 2:
         positive = expit(scores[:, 0])
         return np.column_stack([1.0 - positive, positive])
-    return softmax(scores, copy=False)
+    return _softmax(scores)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    # sklearn's softmax sums with axis=1 (shape-dependent order); sum column by column
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    total = np.zeros(exp.shape[0])
+    for column in exp.T:
+        total += column
+    return exp / total[:, None]

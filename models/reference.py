@@ -1,13 +1,15 @@
 """Reference statistics: what the training data looked like, for drift to compare against.
 
 Binning convention (use :func:`bin_index` / :func:`proportions` on live data):
-``edges`` ``e0 < e1 < ... < ek`` define ``k`` bins ``[e_i, e_{i+1})``; the first bin
-also takes everything below ``e0`` and the last everything from ``e_{k-1}`` up, so
-every finite value falls in exactly one bin. Missing values are counted apart
+``edges`` ``[e0, e1, ..., ek]`` are the training minimum, the cut points
+``e1 < ... < e(k-1)`` and the training maximum; they define ``k`` bins split at
+the cut points, ``(-inf, e1), [e1, e2), ..., [e(k-1), +inf)``, so every finite value
+falls in exactly one bin, also one outside the training range. Missing values are counted apart
 (``missing`` is their share of all rows); proportions are over present values.
 
-- numeric features: edges at the deciles of the training values (duplicates merged,
-  so a feature with few distinct values has fewer bins), and the share in each bin;
+- numeric features: cut points at the deciles of the training values (repeats
+  merged, so a feature with few distinct values has fewer bins), and the share in
+  each bin;
 - categorical features: the share of each category (the :data:`TOP_CATEGORIES` most
   frequent; the rest summed in ``other``); boolean features the same with
   ``"false"``/``"true"``;
@@ -17,7 +19,7 @@ every finite value falls in exactly one bin. Missing values are counted apart
 
 >>> edges = quantile_edges(np.arange(100.0), n_bins=4)
 >>> edges
-[0.0, 24.75, 49.5, 74.25, 99.0]
+[0.0, 24.0, 49.0, 74.0, 99.0]
 >>> proportions(edges, np.array([-5.0, 10.0, 30.0, 99.0, 500.0]))
 [0.4, 0.2, 0.0, 0.4]
 >>> score_of(np.array([[0.2, 0.8], [0.9, 0.1]])).tolist()
@@ -37,14 +39,19 @@ SCORE_EDGES = [i / N_BINS for i in range(N_BINS + 1)]
 
 
 def quantile_edges(values: np.ndarray, n_bins: int = N_BINS) -> list[float]:
-    """Bin edges at the quantiles of the finite values (at least two edges)."""
-    finite = values[np.isfinite(values)]
+    """``[min, cut points..., max]`` of the finite values.
+
+    The cut points are the inner quantiles (observed values, ``inverted_cdf``), with
+    repeats and the minimum dropped, so each bin holds at least one training value:
+    a 0/1 feature with 70% zeros gets ``[0.0, 1.0, 1.0]``, i.e. bins ``{0}`` and ``{1}``.
+    """
+    finite = np.sort(values[np.isfinite(values)])
     if finite.size == 0:
         return [0.0, 0.0]
-    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n_bins + 1)))
-    if edges.size == 1:
-        edges = np.repeat(edges, 2)
-    return [float(e) for e in edges]
+    levels = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
+    cuts = np.unique(np.quantile(finite, levels, method="inverted_cdf"))
+    cuts = cuts[cuts > finite[0]]
+    return [float(finite[0]), *map(float, cuts), float(finite[-1])]
 
 
 def bin_index(edges: list[float], values: np.ndarray) -> np.ndarray:

@@ -60,7 +60,8 @@ def train(
     df = _prepare(df, target, id_col, ts_col)
     y = target_labels(df[target], target)
     step("inferring the feature schema")
-    schema, excluded = infer_schema(df, {target: "target", id_col: "id", ts_col: "timestamp"})
+    roles = {target: "target", id_col: "id", ts_col: "timestamp"}
+    schema, excluded = infer_schema(df, {k: v for k, v in roles.items() if k is not None})
     step(f"validating {len(df)} rows")
     frame = to_model_frame(df, schema)
     train_idx, test_idx, split = _split(df, y, ts_col, test_size, seed)
@@ -84,17 +85,19 @@ def train(
         "ts_col": ts_col,
         "features": schema.to_dict(),
         "excluded_columns": excluded,
-        "data": {
-            "source": source,
-            "sha256": data_sha256 or frame_sha256(df),
-            "rows": int(len(df)),
-        },
+        "data": {"source": source, "sha256": data_sha256 or frame_sha256(df), "rows": len(df)},
         "split": {**split, "test_size": test_size, "seed": seed},
         "metrics": {**scores, "n_train": len(train_idx), "n_test": len(test_idx)},
         "reference": compute_reference(frame, schema, proba, classes),
         "libraries": artifact.library_versions(),
     }
     step("saving")
+    return _save(registry, model, manifest)
+
+
+def _save(registry: Registry, model, manifest: dict) -> LoadedModel:
+    """Add the next version; the first version of a model becomes current."""
+    name = manifest["name"]
 
     def write(directory, version):
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -103,6 +106,7 @@ def train(
     version = registry.add(name, write)
     if registry.versions(name) == [version]:
         registry.promote(name, version)
+    # loading back proves the artifact passes the same checks a worker will apply
     return registry.load(name, version)
 
 
@@ -111,6 +115,10 @@ def _prepare(df: pd.DataFrame, target: str, id_col: str | None, ts_col: str | No
         raise DataError("the training data has no rows")
     df = df.rename(columns=str)
     columns = list(df.columns)
+    if len(set(columns)) < len(columns):
+        raise DataError(
+            f"duplicated column names: {sorted({c for c in columns if columns.count(c) > 1})}"
+        )
     for option, column in (("target", target), ("id", id_col), ("timestamp", ts_col)):
         if column is not None and column not in columns:
             shown = ", ".join(map(repr, columns[:12])) + (", ..." if len(columns) > 12 else "")
