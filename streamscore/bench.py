@@ -127,10 +127,13 @@ async def _pass_through(settings: Settings, n: int, out_topic: str) -> float:
         await producer.stop()
 
 
-def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
+def run_bench(
+    settings: Settings, n: int, seed: int = 0, latency_rate: float | None = None
+) -> dict[str, Any]:
     from models.registry import Registry
     from models.training import train
     from producers.replay import replay
+    from producers.sender import ProducerOptions
 
     wait_for_broker(kafka_python_options(settings), timeout=30)
     workdir = Path(tempfile.mkdtemp(prefix="streamscore-bench-"))
@@ -171,17 +174,20 @@ def run_bench(settings: Settings, n: int, seed: int = 0) -> dict[str, Any]:
         stamps = [r.timestamp_ms for r in predictions]
         worker_rate = n / max((max(stamps) - min(stamps)) / 1000, 1e-9)
 
-        paced = min(worker_rate / 2, 10_000.0)
+        paced = latency_rate or min(worker_rate / 2, 10_000.0)
         n_paced = int(paced * 10)  # ten seconds
-        console.print(f"latency at {paced:,.0f} events/s (half the worker's rate) ...")
+        console.print(f"latency at {paced:,.0f} events/s for 10 s ...")
         start_events = end_offsets(bench, bench.events_topic)
         start_pred = end_offsets(bench, bench.predictions_topic)
+        # linger 1 ms: the record timestamp is taken at send(), so a producer that
+        # lingers to fill batches would add its own wait to the measured latency.
         replay(
             bench,
             synthetic_rows(n_paced, seed + 2, "lat").drop(columns=["label"]),
             id_col="id",
             rate=paced,
             progress=False,
+            producer=ProducerOptions(linger_ms=1),
         )
         sent = read_from(
             bench, bench.events_topic, start_events, until=lambda r: len(r) >= n_paced, timeout=60

@@ -144,11 +144,14 @@ def bench(
         100_000, "--events", "-n", help="Backlog size scored by the worker."
     ),
     seed: int = typer.Option(0, help="Seed of the synthetic events."),
+    latency_rate: float = typer.Option(
+        None, help="Events/s of the latency phase (default: half the measured worker rate)."
+    ),
 ) -> None:
     """Measure worker throughput and latency against raw Kafka pass-through, same run."""
     from streamscore.bench import print_report, run_bench
 
-    print_report(run_bench(get_settings(), n=events, seed=seed))
+    print_report(run_bench(get_settings(), n=events, seed=seed, latency_rate=latency_rate))
 
 
 def _register_package_commands() -> None:

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     model_name: str | None = Field(None, description="Model the worker scores with.")
     batch_size: int = Field(1000, ge=1, description="Largest micro-batch scored at once.")
     batch_timeout: float = Field(
-        0.05, gt=0, description="Seconds to wait to fill a micro-batch before scoring it."
+        0.01, gt=0, description="Seconds to wait to fill a micro-batch before scoring it."
     )
     model_threads: int = Field(
         1,
