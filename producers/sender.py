@@ -3,10 +3,13 @@
 Batching (``batch_size``) and ``linger_ms`` let kafka-python fill large batches;
 ``acks="all"`` with idempotence (kafka-python 3's default) means a record counts as
 sent only when every in-sync replica has it, with no duplicates from retries.
-Compression: kafka-python needs the ``lz4`` / ``zstandard`` / ``python-snappy``
-packages for those codecs (streamscore does not install them); gzip is built in
-but runs at level 9 and cost ~15 % throughput in our benchmark, so ``auto`` picks
-lz4 when the ``lz4`` package is importable and no compression otherwise.
+Compression: kafka-python's lz4 and zstd codecs need the ``lz4`` / ``zstandard``
+packages; streamscore depends on ``lz4``, so ``auto`` means lz4 (falling back to
+none if the package is missing). Its built-in gzip runs at level 9 and cost about
+15 % throughput in our measurements.
+Throughput: kafka-python computes each batch's crc32c in pure Python unless the
+``crc32c`` package is installed (a streamscore dependency); without it the
+producer reached about a third of the rate.
 """
 
 from __future__ import annotations
