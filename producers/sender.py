@@ -122,6 +122,8 @@ class Sender:
     failed: int = 0
     first_error: BaseException | None = None
     _pending: deque = field(default_factory=deque, repr=False)
+    _open: list = field(default_factory=list, repr=False)
+    handed: int = 0
 
     def __post_init__(self) -> None:
         config = {**kafka_python_options(self.settings), **self.options.kafka_config()}
@@ -144,22 +146,33 @@ class Sender:
             ) from exc
 
     def send(self, topic: str, key: bytes, value: bytes) -> None:
-        self._pending.append([self._send(topic, value=value, key=key)])
+        """Hand one record to the producer (asynchronous; failures are counted later)."""
+        self._open.append(self._send(topic, value=value, key=key))
+        if len(self._open) >= 1024:
+            self._track()
 
     def send_many(self, topic: str, keys: list[bytes], values: list[bytes]) -> None:
-        send = self._send
-        self._pending.append(
-            [send(topic, value=v, key=k) for k, v in zip(keys, values, strict=True)]
-        )
-        self._reap()
+        """Hand many records to the producer in a tight loop; ``handed`` says how many
+        were, also when one is refused (e.g. too large) and the loop stops there."""
+        opened = self._open
+        send, add, before = self._send, opened.append, len(opened)
+        try:
+            for key, value in zip(keys, values, strict=True):
+                add(send(topic, value=value, key=key))
+        finally:
+            self.handed = len(opened) - before
+            self._track()
 
-    def _reap(self) -> None:
-        # Count failures from futures, oldest first, without a callback per record
-        # (add_errback costs more than the scan); drop them once all are done.
+    def _track(self) -> None:
+        # Failures are read from the futures, oldest first, without a callback per
+        # record (add_errback costs more than this scan); done ones are dropped.
+        if self._open:
+            self._pending.append(self._open)
+            self._open = []
         pending = self._pending
         while pending and all(f.is_done for f in pending[0]):
             for future in pending.popleft():
-                if future.failed():
+                if future.exception is not None:
                     self.failed += 1
                     self.first_error = self.first_error or future.exception
 
@@ -167,7 +180,7 @@ class Sender:
         """Wait until every record sent so far is acknowledged or failed."""
         try:
             self.producer.flush(timeout=timeout)
-            self._reap()
+            self._track()
         except KafkaError as exc:
             raise BrokerError(
                 f"Kafka at {self.settings.bootstrap} did not acknowledge the records "

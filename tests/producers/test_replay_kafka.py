@@ -213,3 +213,14 @@ def test_synth_replay_sends_events_and_delayed_labels(settings_factory, tmp_path
     assert len(events) == 400 and len(labels) == 400
     assert {r.key for r in events} == {f"data-drift-2-{i}" for i in range(400)}
     assert "label" not in events[0].value and set(events[0].value) >= {"id", "ts", "x0"}
+
+
+@pytest.mark.parametrize("pace", [{"max_speed": True}, {"rate": 1000.0}])
+def test_a_refused_record_stops_the_run_naming_its_row(settings_factory, pace):
+    settings = settings_factory()
+    frame = pd.DataFrame({"x": ["small"] * 10})
+    frame.loc[6, "x"] = "y" * 2_000_000  # above the producer's max request size
+    with pytest.raises(BrokerError, match=r"row 6: .*--skip 7"):
+        replay(settings, frame, progress=False, **pace)
+    out = read_topic(settings, settings.events_topic, 6, timeout=10)
+    assert sorted(r.key for r in out) == [f"row-{i}" for i in range(6)]
