@@ -19,7 +19,7 @@ import orjson
 from kafka.errors import KafkaError
 
 from streamscore.config import Settings
-from streamscore.errors import BrokerError, ConfigError
+from streamscore.errors import BrokerError, ConfigError, DataError
 
 from . import sources
 from .events import EncodedChunk, Layout, encode
@@ -146,7 +146,7 @@ def replay(
         with _stop_on_sigint() as stop:
             run.stop = stop
             for chunk in chunks:
-                if not run.send_chunk_or_fail(encode(chunk, layout, prefix), pace, bar):
+                if not run.send_chunk_or_fail(_encode(chunk, layout, prefix, stats), pace, bar):
                     break
             if stats.labels_topic:  # labels still due: the event rate stops here
                 stats.event_seconds = run.clock.now()
@@ -154,6 +154,18 @@ def replay(
     finally:
         run.close(bar)
     return stats
+
+
+def _encode(chunk, layout: Layout, prefix: str, stats: ReplayStats) -> EncodedChunk:
+    try:
+        return encode(chunk, layout, prefix)
+    except DataError as exc:
+        if stats.next_row == stats.first_row:
+            raise
+        raise DataError(
+            f"{exc}; the rows before row {stats.next_row} were sent: fix the file and "
+            f"resume with --skip {stats.next_row}"
+        ) from exc
 
 
 def _total(source: sources.Source, skip: int, limit: int | None) -> int | None:

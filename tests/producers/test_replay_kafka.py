@@ -149,6 +149,15 @@ def test_unparsable_timestamp_is_a_data_error(settings_factory):
         replay(settings, frame, max_speed=True, progress=False)
 
 
+def test_bad_timestamp_mid_file_says_where_to_resume(settings_factory):
+    settings = settings_factory()
+    frame = pd.DataFrame({"ts": ["2026-01-01T00:00:00Z"] * 25, "x": range(25)})
+    frame.loc[21, "ts"] = "later"
+    with pytest.raises(DataError, match=r"'later' .* row 21: .*before row 20 were sent.*--skip 20"):
+        replay(settings, frame, max_speed=True, progress=False, chunk_rows=10)
+    assert len(read_topic(settings, settings.events_topic, 20, timeout=10)) == 20
+
+
 def test_unreachable_broker_fails_fast_naming_the_address(settings_factory):
     address = f"127.0.0.1:{free_port()}"
     settings = settings_factory(bootstrap_servers=address)
