@@ -177,3 +177,23 @@ def test_drift_at_fraction_or_index():
     assert synthetic.drift_index(70, 100) == 70
     with pytest.raises(ConfigError):
         synthetic.drift_index(500, 100)
+
+
+def test_synth_command_writes_the_file_and_its_sidecar(tmp_path):
+    from typer.testing import CliRunner
+
+    from streamscore.cli import app
+
+    out = tmp_path / "runs" / "agrawal.csv"
+    args = ["synth", "agrawal", "--n", "300", "--drift-at", "120", "--seed", "4", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    sidecar = json.loads((tmp_path / "runs" / "agrawal.csv.drift.json").read_text())
+    assert (sidecar["kind"], sidecar["n"], sidecar["drift_at"], sidecar["seed"]) == (
+        "agrawal",
+        300,
+        120,
+        4,
+    )
+    frame = pd.read_csv(out)
+    assert len(frame) == 300 and frame["id"].iloc[-1] == "agrawal-4-299"
