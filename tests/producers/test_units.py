@@ -197,3 +197,27 @@ def test_synth_command_writes_the_file_and_its_sidecar(tmp_path):
     )
     frame = pd.read_csv(out)
     assert len(frame) == 300 and frame["id"].iloc[-1] == "agrawal-4-299"
+
+
+def test_fast_json_equals_orjson_of_each_row_dict():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=40),
+            "b": rng.integers(-5, 5, 40),
+            "c": [f'x,"y"%s é{i}' for i in range(40)],
+            "d": rng.random(40) > 0.5,
+            "e": pd.array([1, None] * 20, dtype="Int64"),
+            "g": [None, 1.5, "s", {"k": 1}, [1, 2]] * 8,
+            "ts": np.arange(40) * 1000,
+        }
+    )
+    frame.loc[3, "a"] = np.nan
+    values = encode(frame, resolve_layout(frame, None, None, None), "p").values
+    for i, value in enumerate(values):
+        row = {k: frame[k][i] for k in "abcdeg"}
+        row = {k: (None if k in "ae" and pd.isna(v) else v) for k, v in row.items()}
+        expected = {**row, "id": f"p-{i}", "ts": i * 1000}
+        assert orjson.loads(value) == orjson.loads(
+            orjson.dumps(expected, option=orjson.OPT_SERIALIZE_NUMPY)
+        )
