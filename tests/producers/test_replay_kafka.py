@@ -233,3 +233,15 @@ def test_a_refused_record_stops_the_run_naming_its_row(settings_factory, pace):
         replay(settings, frame, progress=False, **pace)
     out = read_topic(settings, settings.events_topic, 6, timeout=10)
     assert sorted(r.key for r in out) == [f"row-{i}" for i in range(6)]
+
+
+def test_no_wait_labels_sends_the_waiting_labels_at_once(settings_factory):
+    settings = settings_factory()
+    start = time.monotonic()
+    stats = replay(
+        settings, _table(50), label_col="label", max_speed=True,
+        label_delay=60, wait_labels=False, progress=False,
+    )  # fmt: skip
+    assert time.monotonic() - start < 20
+    assert (stats.events, stats.labels, stats.labels_unsent) == (50, 50, 0)
+    assert len(read_topic(settings, settings.labels_topic, 50)) == 50
