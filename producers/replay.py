@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import orjson
+from kafka.errors import KafkaError
 
 from streamscore.config import Settings
-from streamscore.errors import BrokerError, ConfigError
+from streamscore.errors import BrokerError, ConfigError, DataError
 
 from . import sources
 from .events import EncodedChunk, Layout, encode
@@ -145,7 +146,7 @@ def replay(
         with _stop_on_sigint() as stop:
             run.stop = stop
             for chunk in chunks:
-                if not run.send_chunk(encode(chunk, layout, prefix), pace, bar):
+                if not run.send_chunk_or_fail(_encode(chunk, layout, prefix, stats), pace, bar):
                     break
             if stats.labels_topic:  # labels still due: the event rate stops here
                 stats.event_seconds = run.clock.now()
@@ -153,6 +154,18 @@ def replay(
     finally:
         run.close(bar)
     return stats
+
+
+def _encode(chunk, layout: Layout, prefix: str, stats: ReplayStats) -> EncodedChunk:
+    try:
+        return encode(chunk, layout, prefix)
+    except DataError as exc:
+        if stats.next_row == stats.first_row:
+            raise
+        raise DataError(
+            f"{exc}; the rows before row {stats.next_row} were sent: fix the file and "
+            f"resume with --skip {stats.next_row}"
+        ) from exc
 
 
 def _total(source: sources.Source, skip: int, limit: int | None) -> int | None:
@@ -181,6 +194,16 @@ class _Run:
         self.queue = LabelQueue()
         self.clock = Clock()
         self.stop = threading.Event()
+
+    def send_chunk_or_fail(self, chunk: EncodedChunk, pace: Pace, bar: Bar) -> bool:
+        """``send_chunk``; a record the producer refuses (e.g. too large) is a BrokerError."""
+        try:
+            return self.send_chunk(chunk, pace, bar)
+        except KafkaError as exc:
+            raise BrokerError(
+                f"Kafka refused the record of row {self.stats.next_row}: {exc}; the rows "
+                f"before it were sent, resume with --skip {self.stats.next_row + 1}"
+            ) from exc
 
     def send_chunk(self, chunk: EncodedChunk, pace: Pace, bar: Bar) -> bool:
         """Send one chunk's events (and due labels); False when stopped by Ctrl-C."""
@@ -217,9 +240,14 @@ class _Run:
             if self.stop.is_set():
                 return False
             end = min(start + slice_rows, len(keys))
-            self.sender.send_many(stats.topic, keys[start:end], values[start:end])
-            stats.events += end - start
-            stats.next_row = int(chunk.rows[end - 1]) + 1
+            try:
+                self.sender.send_many(stats.topic, keys[start:end], values[start:end])
+            finally:
+                handed = self.sender.handed
+                stats.events += handed
+                stats.next_row = (
+                    int(chunk.rows[start + handed - 1]) + 1 if handed else stats.next_row
+                )
             bar.update(stats.events)
         return True
 

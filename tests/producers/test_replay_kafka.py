@@ -98,7 +98,7 @@ def test_labels_arrive_after_their_events_with_the_delay(settings_factory):
         assert label.value["id"] == label.key
         assert label.value["label"] == frame.label[int(label.key[4:])]
         assert label.partition == event.partition  # co-partitioned by key
-        assert 950 <= label.timestamp - event.timestamp <= 1300
+        assert 950 <= label.timestamp - event.timestamp <= 1500
         assert abs(label.value["ts"] - label.timestamp) <= 50
 
 
@@ -147,6 +147,15 @@ def test_unparsable_timestamp_is_a_data_error(settings_factory):
     frame = pd.DataFrame({"ts": ["2026-01-01T00:00:00Z", "soon"], "x": [1, 2]})
     with pytest.raises(DataError, match="'soon' in column 'ts' at row 1"):
         replay(settings, frame, max_speed=True, progress=False)
+
+
+def test_bad_timestamp_mid_file_says_where_to_resume(settings_factory):
+    settings = settings_factory()
+    frame = pd.DataFrame({"ts": ["2026-01-01T00:00:00Z"] * 25, "x": range(25)})
+    frame.loc[21, "ts"] = "later"
+    with pytest.raises(DataError, match=r"'later' .* row 21: .*before row 20 were sent.*--skip 20"):
+        replay(settings, frame, max_speed=True, progress=False, chunk_rows=10)
+    assert len(read_topic(settings, settings.events_topic, 20, timeout=10)) == 20
 
 
 def test_unreachable_broker_fails_fast_naming_the_address(settings_factory):
@@ -213,3 +222,26 @@ def test_synth_replay_sends_events_and_delayed_labels(settings_factory, tmp_path
     assert len(events) == 400 and len(labels) == 400
     assert {r.key for r in events} == {f"data-drift-2-{i}" for i in range(400)}
     assert "label" not in events[0].value and set(events[0].value) >= {"id", "ts", "x0"}
+
+
+@pytest.mark.parametrize("pace", [{"max_speed": True}, {"rate": 1000.0}])
+def test_a_refused_record_stops_the_run_naming_its_row(settings_factory, pace):
+    settings = settings_factory()
+    frame = pd.DataFrame({"x": ["small"] * 10})
+    frame.loc[6, "x"] = "y" * 2_000_000  # above the producer's max request size
+    with pytest.raises(BrokerError, match=r"row 6: .*--skip 7"):
+        replay(settings, frame, progress=False, **pace)
+    out = read_topic(settings, settings.events_topic, 6, timeout=10)
+    assert sorted(r.key for r in out) == [f"row-{i}" for i in range(6)]
+
+
+def test_no_wait_labels_sends_the_waiting_labels_at_once(settings_factory):
+    settings = settings_factory()
+    start = time.monotonic()
+    stats = replay(
+        settings, _table(50), label_col="label", max_speed=True,
+        label_delay=60, wait_labels=False, progress=False,
+    )  # fmt: skip
+    assert time.monotonic() - start < 20
+    assert (stats.events, stats.labels, stats.labels_unsent) == (50, 50, 0)
+    assert len(read_topic(settings, settings.labels_topic, 50)) == 50

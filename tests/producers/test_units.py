@@ -177,3 +177,47 @@ def test_drift_at_fraction_or_index():
     assert synthetic.drift_index(70, 100) == 70
     with pytest.raises(ConfigError):
         synthetic.drift_index(500, 100)
+
+
+def test_synth_command_writes_the_file_and_its_sidecar(tmp_path):
+    from typer.testing import CliRunner
+
+    from streamscore.cli import app
+
+    out = tmp_path / "runs" / "agrawal.csv"
+    args = ["synth", "agrawal", "--n", "300", "--drift-at", "120", "--seed", "4", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    sidecar = json.loads((tmp_path / "runs" / "agrawal.csv.drift.json").read_text())
+    assert (sidecar["kind"], sidecar["n"], sidecar["drift_at"], sidecar["seed"]) == (
+        "agrawal",
+        300,
+        120,
+        4,
+    )
+    frame = pd.read_csv(out)
+    assert len(frame) == 300 and frame["id"].iloc[-1] == "agrawal-4-299"
+
+
+def test_fast_json_equals_orjson_of_each_row_dict():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=40),
+            "b": rng.integers(-5, 5, 40),
+            "c": [f'x,"y"%s é{i}' for i in range(40)],
+            "d": rng.random(40) > 0.5,
+            "e": pd.array([1, None] * 20, dtype="Int64"),
+            "g": [None, 1.5, "s", {"k": 1}, [1, 2]] * 8,
+            "ts": np.arange(40) * 1000,
+        }
+    )
+    frame.loc[3, "a"] = np.nan
+    values = encode(frame, resolve_layout(frame, None, None, None), "p").values
+    for i, value in enumerate(values):
+        row = {k: frame[k][i] for k in "abcdeg"}
+        row = {k: (None if k in "ae" and pd.isna(v) else v) for k, v in row.items()}
+        expected = {**row, "id": f"p-{i}", "ts": i * 1000}
+        assert orjson.loads(value) == orjson.loads(
+            orjson.dumps(expected, option=orjson.OPT_SERIALIZE_NUMPY)
+        )
