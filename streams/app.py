@@ -38,4 +38,6 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=256 * 1024,
         broker_commit_every=max(settings.batch_size, 1000),
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         "streamscore", description="Faust application id = Kafka consumer group of the workers."
     )
     model_name: str | None = Field(None, description="Model the worker scores with.")
+    session_timeout: float = Field(
+        20.0,
+        ge=6.0,
+        description="Seconds without heartbeats before Kafka declares a worker dead and "
+        "gives its partitions to the others (how long a crashed worker's events wait).",
+    )
     batch_size: int = Field(1000, ge=1, description="Largest micro-batch scored at once.")
     batch_timeout: float = Field(
         0.01, gt=0, description="Seconds to wait to fill a micro-batch before scoring it."
