@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from streamscore.config import Settings
-from streamscore.kafka.local import free_port
+from streamscore.kafka.local import ensure_jars, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,9 @@ def run(args: list[str], env: dict[str, str], timeout: float = 200) -> subproces
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """A private cache dir that shares the already-fetched jars, on free ports."""
-    real_home = Settings().kafka_home
+    defaults = Settings()
+    real_home = defaults.kafka_home
+    ensure_jars(real_home, defaults.kafka_version)  # a fresh machine has none yet
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / real_home.name).symlink_to(real_home)
