@@ -125,7 +125,7 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
             settings,
             settings.predictions_topic,
             start_pred,
-            until=lambda recs: len(recs) >= expected,
+            until=lambda recs: len(recs) >= expected or worker.poll() is not None,
             timeout=120,
         )
         letters = read_from(
