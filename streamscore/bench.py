@@ -16,9 +16,6 @@ shared, noisy machine where absolute numbers do not:
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -36,7 +33,8 @@ from streamscore.config import Settings
 from streamscore.errors import StreamscoreError
 from streamscore.kafka.admin import create_topics, wait_for_broker
 from streamscore.kafka.local import free_port
-from streamscore.outputs import end_offsets, percentile, read_from, wait_worker_ready
+from streamscore.outputs import end_offsets, percentile, read_from
+from streamscore.workers import running_worker
 
 console = Console(stderr=True)
 N_FEATURES = 10
@@ -157,15 +155,7 @@ def run_bench(
 
     console.print("streamscore worker on the same backlog ...")
     log = workdir / "worker.log"
-    with open(log, "wb") as handle:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streamscore", "worker", "--model", "bench"],
-            env={**os.environ, **bench.to_env()},
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
+    with running_worker(bench, "bench", log):
         predictions = read_from(
             bench, bench.predictions_topic, {}, until=lambda r: len(r) >= n, timeout=600
         )
@@ -199,12 +189,6 @@ def run_bench(
             until=lambda r: len(r) >= n_paced,
             timeout=120,
         )
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
     sent_at = {r.key: r.timestamp_ms for r in sent}
     latencies = [r.timestamp_ms - sent_at[r.key] for r in answered if r.key in sent_at]
     ids = [r.key for r in predictions]

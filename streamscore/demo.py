@@ -10,9 +10,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +20,8 @@ from streamscore.clients import kafka_python_options
 from streamscore.config import Settings
 from streamscore.errors import StreamscoreError
 from streamscore.kafka.admin import create_topics, wait_for_broker
-from streamscore.outputs import end_offsets, percentile, read_from, wait_worker_ready
+from streamscore.outputs import end_offsets, percentile, read_from
+from streamscore.workers import running_worker
 
 console = Console(stderr=True)
 
@@ -44,20 +42,6 @@ class DemoResult:
     events_per_s: float
     p50_ms: float
     p99_ms: float
-
-
-def _start_worker(settings: Settings, model: str, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.to_env()}
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamscore", "worker", "--model", model],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    log.close()
-    return proc
 
 
 def _send_bad_events(settings: Settings) -> None:
@@ -100,11 +84,8 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
     start_pred = end_offsets(settings, settings.predictions_topic)
     start_dlq = end_offsets(settings, settings.dlq_topic)
     log_path = Path(settings.data_dir) / "demo-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    worker = _start_worker(settings, model.name, log_path)
-    wait_worker_ready(settings.web_port, alive=lambda: worker.poll() is None)
-    console.print(f"[bold]3/5[/] worker started (pid {worker.pid}, log {log_path})")
-    try:
+    with running_worker(settings, model.name, log_path) as worker:
+        console.print(f"[bold]3/5[/] worker started (pid {worker.pid}, log {log_path})")
         stats = replay(
             settings,
             live,
@@ -144,12 +125,6 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
         )
         if worker.poll() is not None:
             raise StreamscoreError(f"the worker exited early; see {log_path}")
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
     console.print(f"[bold]5/5[/] read {len(predictions)} predictions, {len(letters)} dead letters")
     return _summarise(live, sent, predictions, letters, stats)
 
