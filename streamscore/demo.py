@@ -98,7 +98,7 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
         )
         _send_bad_events(settings)
         console.print(
-            f"[bold]4/5[/] replayed {len(live)} events at {rate:.0f}/s "
+            f"[bold]4/5[/] replayed {stats.events} events at {stats.events_per_second:,.0f}/s "
             f"(+{len(BAD_EVENTS)} malformed ones)"
         )
         expected = len(live)
