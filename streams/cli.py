@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from models.cli import PROMOTE_HOOKS
 from streamscore.config import get_settings
 
 dlq_app = typer.Typer(help="Inspect and re-send dead letters (events-dlq).")
@@ -102,8 +103,4 @@ def publish_promotion(registry, name: str, version: str) -> None:
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.add_typer(dlq_app, name="dlq", no_args_is_help=True)
-    try:
-        from models.cli import PROMOTE_HOOKS
-    except ImportError:  # models' CLI not there yet
-        return
     PROMOTE_HOOKS.append(publish_promotion)

@@ -34,6 +34,7 @@ class RawEvent:
 class Outcome:
     """What a batch became: ``(key, value)`` pairs for each output topic."""
 
+    model: Any = None  # the version that scored this batch (a swap may follow at once)
     predictions: list[tuple[bytes, bytes]] = field(default_factory=list)
     dead_letters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     dead_by_stage: dict[str, int] = field(default_factory=dict)
@@ -58,7 +59,7 @@ class Scorer:
 
     def score(self, events: Sequence[RawEvent]) -> Outcome:
         model = self.model  # the same version for the whole batch
-        outcome = Outcome()
+        outcome = Outcome(model=model)
         accepted: list[tuple[RawEvent, str, int, dict[str, Any]]] = []
         for event in events:
             try:

@@ -40,7 +40,7 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
             metrics.events_in.inc(len(raw))
             metrics.batch_size.observe(len(raw))
             metrics.batch_seconds.observe(time.perf_counter() - started)
-            model = scorer.model
+            model = outcome.model
             metrics.predictions_out.labels(model.name, model.version).inc(len(outcome.predictions))
             for stage, n in outcome.dead_by_stage.items():
                 metrics.dead_letters.labels(stage).inc(n)

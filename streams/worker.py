@@ -13,7 +13,7 @@ from streams.app import create_app
 from streams.metrics import WorkerMetrics
 from streams.scorer import Scorer
 from streamscore.config import Settings
-from streamscore.errors import ConfigError, ModelError
+from streamscore.errors import ConfigError, ModelError, StreamscoreError
 from streamscore.kafka.admin import create_topics
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
         try:
             name_, version = model_updates.install_update(registry, value)
             new_model = registry.load(name_, version)
-        except ModelError as exc:
+        except StreamscoreError as exc:
             # A bad update must not stop scoring: keep the running version, say why.
             log.error(
                 "model update refused, still scoring with %s/%s: %s",
