@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-import orjson
-import pandas as pd
-import skops.io as sio
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
-from models import pipeline as pipelines
-from models.features import is_model_frame, to_model_frame
-from models.schema import FeatureSchema
-from streamscore.errors import ModelError
+import orjson
+
+from streamscore.ground.errors import ModelError
+from streamscore.models.schema import FeatureSchema
+
+if TYPE_CHECKING:  # skops and scikit-learn take seconds to import: only where a model loads
+    import numpy as np
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
@@ -80,6 +81,10 @@ def write_json(path: Path, data: dict) -> None:
 
 def save(directory: Path, model: Pipeline, manifest: dict) -> dict:
     """Write ``model.skops`` and ``manifest.json`` (with the file's sha256) into ``directory``."""
+    import skops.io as sio
+
+    import skops.io as sio
+
     blob = sio.dumps(model)
     (directory / MODEL_FILE).write_bytes(blob)
     manifest = {**manifest, "model_file": {"name": MODEL_FILE, "sha256": sha256_bytes(blob)}}
@@ -116,6 +121,10 @@ def verify_model_bytes(blob: bytes, expected_sha256: str, label: str) -> list[st
 
     Raises :class:`ModelError` on a sha256 mismatch or a type outside the trusted set.
     """
+    import skops.io as sio
+
+    import skops.io as sio
+
     if sha256_bytes(blob) != expected_sha256:
         raise ModelError(
             f"{label}: {MODEL_FILE} does not match the sha256 in its manifest "
@@ -133,6 +142,12 @@ def verify_model_bytes(blob: bytes, expected_sha256: str, label: str) -> list[st
 
 def load_model_bytes(blob: bytes, expected_sha256: str, label: str) -> Pipeline:
     """Verify and deserialise a model file's bytes with the reviewed trusted types only."""
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+
     untrusted = verify_model_bytes(blob, expected_sha256, label)
     try:
         model = sio.loads(blob, trusted=untrusted)
@@ -188,6 +203,12 @@ class LoadedModel:
         :func:`models.features.to_model_frame` first (same values, same result).
         The input is never modified; row ``i`` of the result depends on row ``i`` only.
         """
+        from streamscore.models import pipeline as pipelines
+        from streamscore.models.features import is_model_frame, to_model_frame
+
+        from streamscore.models import pipeline as pipelines
+        from streamscore.models.features import is_model_frame, to_model_frame
+
         if not is_model_frame(frame, self.schema):
             frame = to_model_frame(frame, self.schema)
         return pipelines.predict_proba(self.pipeline, frame)

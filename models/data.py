@@ -1,6 +1,6 @@
 """Reading tabular files into pandas, and fingerprints of what was read.
 
-Every failure is a :class:`~streamscore.errors.DataError` with a one-line message:
+Every failure is a :class:`~streamscore.ground.errors.DataError` with a one-line message:
 the CLI turns it into ``error: <message>`` and exit code 1, never a traceback.
 
 >>> suffix_kind("events.csv.gz"), suffix_kind("x.parquet"), suffix_kind("a.ndjson")
@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pandas as pd
 
-from streamscore.errors import DataError
+from streamscore.ground.errors import DataError
 
 KINDS = {
     ".csv": "csv",

@@ -20,7 +20,7 @@ Validation policy (one event or one file row; ``reason`` names feature and value
 >>> validate_row({"x": "3.5", "color": "red"}, schema)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-models.features.FeatureError: numeric feature 'x' got the string '3.5': send numbers as JSON...
+streamscore.models.features.FeatureError: numeric feature 'x' got the string '3.5': send numbers as JSON...
 >>> rows_to_frame([{"x": 1.5, "color": None}], schema).dtypes.astype(str).tolist()
 ['float64', 'object']
 """
@@ -33,8 +33,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema, as_category
-from streamscore.errors import DataError
+from streamscore.ground.errors import DataError
+from streamscore.models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema, as_category
 
 # Set on frames built here; LoadedModel.predict_proba trusts such frames as they are.
 MODEL_FRAME = "streamscore.model_frame"

@@ -25,8 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema
-from streamscore.errors import ConfigError
+from streamscore.ground.errors import ConfigError
+from streamscore.models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema
 
 MAX_CATEGORIES = 30
 MISSING_CATEGORY = "__missing__"

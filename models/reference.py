@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema
+from streamscore.models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema
 
 N_BINS = 10
 TOP_CATEGORIES = 50

@@ -31,9 +31,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from models import artifact
-from models.artifact import MANIFEST_FILE, MODEL_FILE, LoadedModel
-from streamscore.errors import ModelError
+from streamscore.ground.errors import ModelError
+from streamscore.models import artifact
+from streamscore.models.artifact import MANIFEST_FILE, MODEL_FILE, LoadedModel
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,8}")
@@ -52,7 +52,7 @@ def check_name(name: str) -> str:
     >>> check_name("../etc")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    streamscore.errors.ModelError: invalid model name '../etc': use letters, digits, ...
+    streamscore.ground.errors.ModelError: invalid model name '../etc': use letters, digits, ...
     """
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ModelError(

@@ -10,6 +10,7 @@ Three kinds of feature, inferred from the training frame's dtypes:
 The target, the id and timestamp columns, and any column named ``id`` or ``ts``
 (the reserved event fields) are never features. Date-time columns are left out.
 
+>>> import pandas as pd
 >>> frame = pd.DataFrame({"age": [30, 41], "city": ["Oslo", "Rome"], "vip": [True, False],
 ...                       "y": [0, 1]})
 >>> schema, excluded = infer_schema(frame, exclude={"y": "target"})
@@ -25,10 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from streamscore.errors import DataError
+import numpy as np
+
+from streamscore.ground.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NUMERIC, BOOLEAN, CATEGORICAL = "numeric", "boolean", "categorical"
 KINDS = (NUMERIC, BOOLEAN, CATEGORICAL)
@@ -131,6 +136,8 @@ def infer_schema(
 
 
 def _kind(column: pd.Series) -> str | None:
+    import pandas as pd
+
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype) or _holds_only_bools(column):
         return BOOLEAN

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from models.artifact import LoadedModel
-from models.features import to_model_frame
+from streamscore.models.artifact import LoadedModel
+from streamscore.models.features import to_model_frame
 
 
 def proba_column(label: object) -> str:

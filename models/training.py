@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from models import artifact, metrics, pipeline
-from models.artifact import LoadedModel
-from models.data import frame_sha256
-from models.features import to_model_frame
-from models.reference import compute_reference
-from models.registry import Registry, check_name
-from models.schema import as_category, infer_schema
-from streamscore.errors import DataError
+from streamscore.ground.errors import DataError
+from streamscore.models import artifact, metrics, pipeline
+from streamscore.models.artifact import LoadedModel
+from streamscore.models.data import frame_sha256
+from streamscore.models.features import to_model_frame
+from streamscore.models.reference import compute_reference
+from streamscore.models.registry import Registry, check_name
+from streamscore.models.schema import as_category, infer_schema
 
 TEST_SIZE = 0.2
 Progress = Callable[[str], None]

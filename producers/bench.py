@@ -29,8 +29,8 @@ import orjson
 import pandas as pd
 from kafka import KafkaProducer
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings, get_settings
+from streamscore.ground.config import Settings, get_settings
+from streamscore.ground.kafka.clients import kafka_python_options
 
 from .replay import replay
 from .sender import ProducerOptions, ensure_topics

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from streamscore.errors import DataError
+from streamscore.ground.errors import DataError
 
 from .pacing import to_epoch_ms
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamscore.errors import ConfigError
+from streamscore.ground.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from streamscore.errors import ConfigError, DataError
+from streamscore.ground.errors import ConfigError, DataError
 
 
 def to_epoch_ms(values: pd.Series, column: str) -> np.ndarray:

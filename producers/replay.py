@@ -18,8 +18,8 @@ import numpy as np
 import orjson
 from kafka.errors import KafkaError
 
-from streamscore.config import Settings
-from streamscore.errors import BrokerError, ConfigError, DataError
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import BrokerError, ConfigError, DataError
 
 from . import sources
 from .events import EncodedChunk, Layout, encode

@@ -24,10 +24,10 @@ from kafka.admin import NewTopic
 from kafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
-from streamscore.errors import BrokerError, ConfigError
-from streamscore.kafka.admin import wait_for_broker
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import BrokerError, ConfigError
+from streamscore.ground.kafka.admin import wait_for_broker
+from streamscore.ground.kafka.clients import kafka_python_options
 
 CODECS = {"gzip": has_gzip, "lz4": has_lz4, "zstd": has_zstd, "snappy": has_snappy}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from streamscore.errors import DataError
+from streamscore.ground.errors import DataError
 
 Source = str | Path | pd.DataFrame
 

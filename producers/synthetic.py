@@ -38,7 +38,7 @@ import orjson
 import pandas as pd
 from river.datasets import synth
 
-from streamscore.errors import ConfigError, DataError
+from streamscore.ground.errors import ConfigError, DataError
 
 KINDS = ("agrawal", "sea", "hyperplane", "rbf", "data-drift")
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: a fixed start keeps files reproducible

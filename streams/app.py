@@ -1,11 +1,11 @@
-"""The Faust application, configured from :class:`~streamscore.config.Settings`."""
+"""The Faust application, configured from :class:`~streamscore.ground.config.Settings`."""
 
 from __future__ import annotations
 
 import faust
 
-from streamscore.clients import faust_credentials
-from streamscore.config import Settings
+from streamscore.ground.config import Settings
+from streamscore.ground.kafka.clients import faust_credentials
 
 
 def create_app(settings: Settings) -> faust.App:

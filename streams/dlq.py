@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.records import original_bytes
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
-from streamscore.errors import ConfigError
-from streamscore.kafka.admin import wait_for_broker
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import ConfigError
+from streamscore.ground.kafka.admin import wait_for_broker
+from streamscore.ground.kafka.clients import kafka_python_options
+from streamscore.streams.records import original_bytes
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from models.registry import Registry
-from streams.records import now_ms
-from streamscore.clients import aiokafka_options, kafka_python_options
-from streamscore.config import Settings
-from streamscore.errors import ModelError
-from streamscore.kafka.admin import MODEL_UPDATE_MAX_BYTES, create_topics
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import ModelError
+from streamscore.ground.kafka.admin import MODEL_UPDATE_MAX_BYTES, create_topics
+from streamscore.ground.kafka.clients import aiokafka_options, kafka_python_options
+from streamscore.models.registry import Registry
+from streamscore.streams.records import now_ms
 
 
 def update_record(registry: Registry, name: str, version: str) -> bytes:

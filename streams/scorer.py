@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from models.features import FeatureError, rows_to_frame, validate_row
-from streams.records import dead_letter, event_time_ms, now_ms
+from streamscore.models.features import FeatureError, rows_to_frame, validate_row
+from streamscore.streams.records import dead_letter, event_time_ms, now_ms
 
 
 @dataclass(frozen=True, slots=True)

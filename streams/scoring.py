@@ -17,9 +17,9 @@ from typing import Any
 import faust
 from mode.utils.times import Seconds
 
-from streams.metrics import WorkerMetrics
-from streams.scorer import RawEvent, Scorer
-from streamscore.config import Settings
+from streamscore.ground.config import Settings
+from streamscore.streams.metrics import WorkerMetrics
+from streamscore.streams.scorer import RawEvent, Scorer
 
 LAG_INTERVAL: Seconds = 1.0
 

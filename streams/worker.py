@@ -7,14 +7,14 @@ import logging
 import faust
 from threadpoolctl import threadpool_limits
 
-from models.registry import Registry
-from streams import model_updates, scoring
-from streams.app import create_app
-from streams.metrics import WorkerMetrics
-from streams.scorer import Scorer
-from streamscore.config import Settings
-from streamscore.errors import ConfigError, ModelError, StreamscoreError
-from streamscore.kafka.admin import create_topics
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import ConfigError, ModelError, StreamscoreError
+from streamscore.ground.kafka.admin import create_topics
+from streamscore.models.registry import Registry
+from streamscore.streams import model_updates, scoring
+from streamscore.streams.app import create_app
+from streamscore.streams.metrics import WorkerMetrics
+from streamscore.streams.scorer import Scorer
 
 log = logging.getLogger(__name__)
 

@@ -1,3 +1,3 @@
-from streamscore.cli import main
+from streamscore.cli.main import main
 
 main()

@@ -4,7 +4,7 @@ unique settings, workers and clients.
 The broker is, in order of preference:
 1. the cluster named by ``STREAMSCORE_BOOTSTRAP_SERVERS`` (must answer, or the run fails);
 2. testcontainers' ``apache/kafka`` container when a Docker engine answers;
-3. a throw-away local broker (``streamscore.kafka.local``) on free ports in a
+3. a throw-away local broker (``streamscore.ground.kafka.local``) on free ports in a
    temporary directory, stopped when the session ends.
 It never skips: when no broker starts, every integration test fails with the reason.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from streamscore.config import KAFKA_VERSION, Settings
-from streamscore.kafka.admin import wait_for_broker
-from streamscore.kafka.local import LocalKafka, free_port
+from streamscore.ground.config import KAFKA_VERSION, Settings
+from streamscore.ground.kafka.admin import wait_for_broker
+from streamscore.ground.kafka.local import LocalKafka, free_port
 from tests.kafka_helpers import Worker, settings_env
 
 pytest_plugins: list[str] = []

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
+from streamscore.ground.config import Settings
+from streamscore.ground.kafka.clients import kafka_python_options
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.registry import Registry
-from models.training import train
+from streamscore.models.registry import Registry
+from streamscore.models.training import train
 
 
 def frame(n: int, seed: int = 0) -> pd.DataFrame:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from streamscore.config import Settings
-from streamscore.kafka.local import ensure_jars, free_port
+from streamscore.ground.config import Settings
+from streamscore.ground.kafka.local import ensure_jars, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import subprocess
 import orjson
 import pytest
 
-from streamscore.kafka.admin import create_topics, describe_topics
+from streamscore.ground.kafka.admin import create_topics, describe_topics
 from tests.kafka_helpers import consume, produce
 from tests.model_data import events, train_model
 

@@ -12,9 +12,9 @@ import orjson
 import pandas as pd
 import pytest
 
-from streamscore.kafka.admin import create_topics
-from streamscore.kafka.local import free_port
-from streamscore.outputs import read_from
+from streamscore.ground.kafka.admin import create_topics
+from streamscore.ground.kafka.local import free_port
+from streamscore.ground.kafka.reading import read_from
 from tests.kafka_helpers import consume, produce
 from tests.model_data import events, train_model
 

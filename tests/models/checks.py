@@ -9,9 +9,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from models.artifact import LoadedModel
-from models.features import rows_to_frame, to_model_frame, validate_row
-from models.scoring import proba_column, score_frame
+from streamscore.models.artifact import LoadedModel
+from streamscore.models.features import rows_to_frame, to_model_frame, validate_row
+from streamscore.models.scoring import proba_column, score_frame
 
 
 def check_predict_does_not_mutate_input(model: LoadedModel, data: pd.DataFrame) -> None:
@@ -54,7 +54,7 @@ def check_stream_equals_offline(model: LoadedModel, data: pd.DataFrame, tmp_path
     # offline: the file -> predict path; online: JSON events -> validate_row -> rows_to_frame
     path = tmp_path / "rows.csv"
     data.to_csv(path, index=False)
-    from models.data import read_table
+    from streamscore.models.data import read_table
 
     offline = score_frame(model, read_table(path))
     events = [orjson.loads(orjson.dumps(_jsonable(r))) for r in data.to_dict("records")]

@@ -14,8 +14,8 @@ from river import datasets
 from river.datasets import synth
 from sklearn.datasets import load_breast_cancer
 
-from models.registry import Registry
-from streamscore.config import get_settings
+from streamscore.ground.config import get_settings
+from streamscore.models.registry import Registry
 
 
 def river_frame(dataset, n: int | None = None, target: str = "label") -> pd.DataFrame:
@@ -79,7 +79,7 @@ class Result:
 @pytest.fixture
 def cli(tmp_path, monkeypatch, capsys) -> Callable[..., Result]:
     """Run ``streamscore ARGS`` in-process with the registry in ``tmp_path/registry``."""
-    from streamscore.cli import main
+    from streamscore.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STREAMSCORE_REGISTRY_PATH", str(tmp_path / "registry"))

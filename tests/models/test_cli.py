@@ -10,9 +10,8 @@ import orjson
 import pandas as pd
 import pytest
 
-from models import cli as models_cli
-from models.data import read_table
-from models.registry import Registry
+from streamscore.models.data import read_table
+from streamscore.models.registry import Registry
 
 
 @pytest.fixture
@@ -43,11 +42,9 @@ def test_list_show_promote(cli, bc_csv, monkeypatch):
     rows = [line for line in listing.out.splitlines() if " bc " in line]
     assert len(rows) == 2 and "*" in rows[0] and "*" not in rows[1]
 
-    calls = []
-    monkeypatch.setattr(models_cli, "PROMOTE_HOOKS", [lambda r, n, v: calls.append((n, v))])
-    promoted = cli("models", "promote", "bc", "2")
+    promoted = cli("models", "promote", "bc", "2", "--local")
     assert promoted.code == 0 and "current version 2 (was 1)" in promoted.out
-    assert calls == [("bc", "2")]
+    assert "local registry only" in promoted.err
     assert "*" in [line for line in cli("models", "list").out.splitlines() if " 2 " in line][0]
 
     shown = cli("models", "show", "bc")

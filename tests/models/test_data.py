@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.data import file_sha256, read_table, write_table
-from streamscore.errors import DataError
+from streamscore.ground.errors import DataError
+from streamscore.models.data import file_sha256, read_table, write_table
 
 FRAME = pd.DataFrame(
     {

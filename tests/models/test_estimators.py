@@ -7,8 +7,8 @@ import inspect
 import numpy as np
 import pytest
 
-from models.registry import Registry
-from models.training import train
+from streamscore.models.registry import Registry
+from streamscore.models.training import train
 from tests.models.checks import CHECKS
 
 ESTIMATORS = ["hgb", "logreg", "rf"]
@@ -66,7 +66,7 @@ def test_multiclass_classes_and_metrics(trained):
 @pytest.mark.parametrize("dataset", ["phishing", "segments"])
 def test_row_stable_linear_scores_equal_sklearn(trained, dataset):
     # the column-by-column sum changes only the last bits, never the answer
-    from models.features import to_model_frame
+    from streamscore.models.features import to_model_frame
 
     model, data = trained("logreg", dataset)
     frame = to_model_frame(data, model.schema)

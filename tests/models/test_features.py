@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.features import FeatureError, rows_to_frame, to_model_frame, validate_row
-from models.schema import Feature, FeatureSchema
-from streamscore.errors import DataError, StreamscoreError
+from streamscore.ground.errors import DataError, StreamscoreError
+from streamscore.models.features import FeatureError, rows_to_frame, to_model_frame, validate_row
+from streamscore.models.schema import Feature, FeatureSchema
 
 SCHEMA = FeatureSchema(
     (

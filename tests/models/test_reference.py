@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.reference import (
+from streamscore.models.reference import (
     bin_index,
     categorical_reference,
     compute_reference,
@@ -15,7 +15,7 @@ from models.reference import (
     quantile_edges,
     score_of,
 )
-from models.schema import Feature, FeatureSchema
+from streamscore.models.schema import Feature, FeatureSchema
 
 
 def test_uniform_edges_are_the_deciles():

@@ -13,10 +13,10 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from models.artifact import MANIFEST_FILE, MODEL_FILE, sha256_bytes
-from models.registry import Registry
-from models.training import train
-from streamscore.errors import ModelError
+from streamscore.ground.errors import ModelError
+from streamscore.models.artifact import MANIFEST_FILE, MODEL_FILE, sha256_bytes
+from streamscore.models.registry import Registry
+from streamscore.models.training import train
 
 
 @pytest.fixture

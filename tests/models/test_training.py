@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.artifact import MODEL_FILE, sha256_bytes
-from models.training import train
-from streamscore.errors import ConfigError, DataError
+from streamscore.ground.errors import ConfigError, DataError
+from streamscore.models.artifact import MODEL_FILE, sha256_bytes
+from streamscore.models.training import train
 
 MANIFEST_KEYS = {
     "format", "name", "version", "created_at", "task", "estimator", "estimator_class",

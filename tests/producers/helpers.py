@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
+from streamscore.ground.config import Settings
+from streamscore.ground.kafka.clients import kafka_python_options
 
 
 @dataclass

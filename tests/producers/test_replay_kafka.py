@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from producers.replay import replay
-from producers.sender import ProducerOptions
-from streamscore.errors import BrokerError, DataError
-from streamscore.kafka.local import free_port
+from streamscore.ground.errors import BrokerError, DataError
+from streamscore.ground.kafka.local import free_port
+from streamscore.producers.replay import replay
+from streamscore.producers.sender import ProducerOptions
 from tests.kafka_helpers import settings_env
 from tests.producers.helpers import read_topic
 
@@ -126,7 +126,7 @@ def test_skip_and_limit_resume_where_a_run_stopped(settings_factory, tmp_path):
 
 
 def test_same_file_and_seed_give_the_same_events(settings_factory):
-    from producers.synthetic import generate
+    from streamscore.producers.synthetic import generate
 
     frame, _ = generate("agrawal", 300, seed=5)
     runs = []

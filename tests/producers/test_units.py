@@ -9,12 +9,12 @@ import orjson
 import pandas as pd
 import pytest
 
-from producers import sources, synthetic
-from producers.events import Layout, encode
-from producers.labels import parse_delay
-from producers.pacing import Pace, to_epoch_ms
-from producers.replay import choose_pace, resolve_layout
-from streamscore.errors import ConfigError, DataError
+from streamscore.ground.errors import ConfigError, DataError
+from streamscore.producers import sources, synthetic
+from streamscore.producers.events import Layout, encode
+from streamscore.producers.labels import parse_delay
+from streamscore.producers.pacing import Pace, to_epoch_ms
+from streamscore.producers.replay import choose_pace, resolve_layout
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_drift_at_fraction_or_index():
 def test_synth_command_writes_the_file_and_its_sidecar(tmp_path):
     from typer.testing import CliRunner
 
-    from streamscore.cli import app
+    from streamscore.cli.main import app
 
     out = tmp_path / "runs" / "agrawal.csv"
     args = ["synth", "agrawal", "--n", "300", "--drift-at", "120", "--seed", "4", "--out", str(out)]

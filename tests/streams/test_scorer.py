@@ -7,9 +7,9 @@ import math
 import orjson
 import pytest
 
-from models.features import rows_to_frame, validate_row
-from streams.records import original_bytes
-from streams.scorer import RawEvent, Scorer
+from streamscore.models.features import rows_to_frame, validate_row
+from streamscore.streams.records import original_bytes
+from streamscore.streams.scorer import RawEvent, Scorer
 from tests.model_data import events, train_model
 
 

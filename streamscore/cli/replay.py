@@ -1,4 +1,4 @@
-"""Commands of this package, added to ``streamscore`` by ``register``: ``replay`` and ``synth``."""
+"""Producer commands: ``replay`` (a recorded file) and ``synth`` (a stream with known drift)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from pathlib import Path
 
 import typer
 
-from streamscore.config import get_settings
-from streamscore.errors import ConfigError
-
-from .sender import ProducerOptions
+from streamscore.ground.config import get_settings
+from streamscore.ground.errors import ConfigError
 
 
 def _info(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _options(acks: str, compression: str, linger_ms: int, broker_timeout: float) -> ProducerOptions:
+def _options(acks: str, compression: str, linger_ms: int, broker_timeout: float):
+    from streamscore.producers.sender import ProducerOptions
+
     if acks not in ("all", "0", "1"):
         raise ConfigError(f"--acks must be all, 1 or 0, got {acks!r}")
     return ProducerOptions(
@@ -80,7 +80,7 @@ def replay(
     quiet: bool = QUIET,
 ) -> None:
     """Replay a recorded stream into Kafka: one JSON event per row, keyed by its id."""
-    from .replay import replay as run
+    from streamscore.producers.replay import replay as run
 
     stats = run(
         get_settings(), data,
@@ -118,7 +118,7 @@ def synth(
     quiet: bool = QUIET,
 ) -> None:
     """Generate a stream with known drift: to a file (--out) or straight into Kafka (--replay)."""
-    from . import synthetic
+    from streamscore.producers import synthetic
 
     if (out is None) == (not to_kafka):
         raise ConfigError("give exactly one of --out FILE and --replay")
@@ -129,7 +129,7 @@ def synth(
         side = synthetic.write(frame, sidecar, out)
         _info(f"wrote {n:,} rows to {out} and the drift positions to {side}")
         return
-    from .replay import replay as run
+    from streamscore.producers.replay import replay as run
 
     _info(f"drift at row {sidecar['drift_at']} (width {drift_width})")
     stats = run(

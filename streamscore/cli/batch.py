@@ -1,5 +1,4 @@
-"""Commands of this package, added to ``streamscore`` by ``register``:
-``train``, ``predict`` and ``models list|show|promote``.
+"""Batch-model commands: ``train``, ``predict`` and ``models list|show|promote``.
 
 Human-readable summaries go to stderr; the one line a script wants (the version
 directory, the output file) is printed last on stdout.
@@ -8,7 +7,6 @@ directory, the output file) is printed last on stdout.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -17,13 +15,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from models.registry import Registry
-from streamscore.config import get_settings
-from streamscore.errors import ModelError
-
-# Called after every successful ``models promote`` with (registry, name, version).
-# The streams package appends its Kafka publisher here; models/ never imports Kafka.
-PROMOTE_HOOKS: list[Callable[[Registry, str, str], None]] = []
+from streamscore.ground.config import get_settings
+from streamscore.ground.errors import BrokerError, ModelError
+from streamscore.models.registry import Registry
 
 models_app = typer.Typer(help="List, inspect and promote trained model versions.")
 err = Console(stderr=True, soft_wrap=True)
@@ -65,9 +59,9 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Random seed of the split and the estimator."),
 ) -> None:
     """Train a classifier on DATA and save it as the next version in the registry."""
-    from models.data import file_sha256, read_table
-    from models.pipeline import check_estimator
-    from models.training import train as train_model
+    from streamscore.models.data import file_sha256, read_table
+    from streamscore.models.pipeline import check_estimator
+    from streamscore.models.training import train as train_model
 
     check_estimator(estimator)
     name = model or default_model_name(data)
@@ -114,8 +108,8 @@ def predict(
     out: Path = typer.Option(..., "--out", "-o", help="Output file (format by suffix)."),
 ) -> None:
     """Score DATA offline with a model version, exactly as the stream would."""
-    from models.data import read_table, write_table
-    from models.scoring import score_frame
+    from streamscore.models.data import read_table, write_table
+    from streamscore.models.scoring import score_frame
 
     loaded = registry().load(model, version)
     scored = score_frame(loaded, read_table(data))
@@ -195,13 +189,42 @@ def show(
 def promote(
     name: str = typer.Argument(..., help="Model name."),
     version: str = typer.Argument(..., help="Version to make current."),
+    local: bool = typer.Option(
+        False,
+        "--local",
+        help="Only move this registry's CURRENT; publish nothing (workers elsewhere keep theirs).",
+    ),
 ) -> None:
-    """Make VERSION the current version of NAME (what workers score with)."""
+    """Make VERSION what workers score with: publish it on model-updates, then move CURRENT.
+
+    One step: if publishing fails, nothing changes and the error says why.
+    """
     reg = registry()
+    reg.version_dir(name, version)  # an unknown version fails before anything is sent
     previous = reg.current(name)
+    if not local:
+        from streamscore.streams.model_updates import publish
+
+        settings = get_settings()
+        try:
+            publish(settings, reg, name, version)
+        except BrokerError as exc:
+            raise BrokerError(
+                f"nothing was promoted: {exc}; `--local` changes only the local registry"
+            ) from None
+        err.print(
+            f"published {name}/{version} on {settings.model_updates_topic}",
+            markup=False,
+            highlight=False,
+        )
     reg.promote(name, version)
-    for hook in PROMOTE_HOOKS:
-        hook(reg, name, version)
+    if local:
+        err.print(
+            "promoted in the local registry only: running workers and workers on other "
+            "machines keep their version until it is published",
+            markup=False,
+            highlight=False,
+        )
     print(f"{name}: current version {version} (was {previous})")
 
 

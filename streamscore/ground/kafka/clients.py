@@ -1,4 +1,4 @@
-"""Kafka client options derived from :class:`~streamscore.config.Settings`.
+"""Kafka client options derived from :class:`~streamscore.ground.config.Settings`.
 
 One place maps our settings onto kafka-python's and Faust's names, so every
 producer, consumer and admin client connects the same way (including security).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from streamscore.config import Settings
+from streamscore.ground.config import Settings
 
 
 def kafka_python_options(settings: Settings) -> dict[str, Any]:

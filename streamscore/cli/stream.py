@@ -1,11 +1,10 @@
-"""Commands of the streaming side: ``worker`` and ``dlq show|replay``."""
+"""Streaming commands: ``worker`` and ``dlq show|replay``."""
 
 from __future__ import annotations
 
 import typer
 
-from models.cli import PROMOTE_HOOKS
-from streamscore.config import get_settings
+from streamscore.ground.config import get_settings
 
 dlq_app = typer.Typer(help="Inspect and re-send dead letters (events-dlq).")
 
@@ -21,7 +20,7 @@ def worker(
     """Run a Faust worker: score every event, dead-letter bad ones, follow model promotions."""
     from faust import Worker
 
-    from streams.worker import build_worker
+    from streamscore.streams.worker import build_worker
 
     settings = get_settings()
     if web_port is not None:
@@ -44,7 +43,7 @@ def dlq_show(
     """Print dead letters: where they sit (PARTITION:OFFSET), stage, reason, original payload."""
     import orjson
 
-    from streams.dlq import read_letters
+    from streamscore.streams.dlq import read_letters
 
     letters = [
         letter
@@ -71,8 +70,8 @@ def dlq_replay(
     topic: str = typer.Option(None, help="Target topic (default: the events topic)."),
 ) -> None:
     """Send chosen dead letters' original key and bytes back to the events topic."""
-    from streams.dlq import parse_refs, read_letters, replay_letters
-    from streamscore.errors import ConfigError
+    from streamscore.ground.errors import ConfigError
+    from streamscore.streams.dlq import parse_refs, read_letters, replay_letters
 
     if not refs and stage is None and not all_letters:
         raise ConfigError("choose letters: PARTITION:OFFSET ..., --stage STAGE or --all")
@@ -92,15 +91,6 @@ def dlq_replay(
     print(f"re-sent {n} dead letters to {topic or settings.events_topic}")
 
 
-def publish_promotion(registry, name: str, version: str) -> None:
-    """Promote hook: tell every worker about the new version over Kafka."""
-    from streams.model_updates import publish
-
-    publish(get_settings(), registry, name, version)
-    typer.echo(f"published {name}/{version} on {get_settings().model_updates_topic}", err=True)
-
-
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.add_typer(dlq_app, name="dlq", no_args_is_help=True)
-    PROMOTE_HOOKS.append(publish_promotion)

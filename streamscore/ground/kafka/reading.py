@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
+from streamscore.ground.config import Settings
+from streamscore.ground.kafka.clients import kafka_python_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ def worker_metric(port: int, name: str, host: str = "127.0.0.1") -> float | None
 
 def wait_worker_ready(port: int, alive: Callable[[], bool], timeout: float = 120.0) -> None:
     """Block until the worker on ``port`` has partitions of the events topic assigned."""
-    from streamscore.errors import StreamscoreError
+    from streamscore.ground.errors import StreamscoreError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from streamscore.config import Settings
-from streamscore.outputs import wait_worker_ready
+from streamscore.ground.config import Settings
+from streamscore.ground.kafka.reading import wait_worker_ready
 
 
 @contextmanager

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from streamscore.errors import BrokerError
+from streamscore.ground.errors import BrokerError
 
 MAVEN_TIMEOUT_S = 900
 
 
 def _resource(name: str) -> str:
-    return resources.files("streamscore.kafka").joinpath(name).read_text()
+    return resources.files("streamscore.ground.kafka").joinpath(name).read_text()
 
 
 def java_executable() -> str:
@@ -172,7 +172,7 @@ class LocalKafka:
 
     def start(self, timeout: float = 120.0, log=print) -> str:
         """Start the broker (or reuse the running one) and return its bootstrap address."""
-        from streamscore.kafka.admin import wait_for_broker
+        from streamscore.ground.kafka.admin import wait_for_broker
 
         pid = self.running_pid()
         if pid is not None:

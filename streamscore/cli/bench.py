@@ -28,13 +28,13 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from streamscore.clients import aiokafka_options, kafka_python_options
-from streamscore.config import Settings
-from streamscore.errors import StreamscoreError
-from streamscore.kafka.admin import create_topics, wait_for_broker
-from streamscore.kafka.local import free_port
-from streamscore.outputs import end_offsets, percentile, read_from
-from streamscore.workers import running_worker
+from streamscore.cli.processes import running_worker
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import StreamscoreError
+from streamscore.ground.kafka.admin import create_topics, wait_for_broker
+from streamscore.ground.kafka.clients import aiokafka_options, kafka_python_options
+from streamscore.ground.kafka.local import free_port
+from streamscore.ground.kafka.reading import end_offsets, percentile, read_from
 
 console = Console(stderr=True)
 N_FEATURES = 10
@@ -128,10 +128,10 @@ async def _pass_through(settings: Settings, n: int, out_topic: str) -> float:
 def run_bench(
     settings: Settings, n: int, seed: int = 0, latency_rate: float | None = None
 ) -> dict[str, Any]:
-    from models.registry import Registry
-    from models.training import train
-    from producers.replay import replay
-    from producers.sender import ProducerOptions
+    from streamscore.models.registry import Registry
+    from streamscore.models.training import train
+    from streamscore.producers.replay import replay
+    from streamscore.producers.sender import ProducerOptions
 
     wait_for_broker(kafka_python_options(settings), timeout=30)
     workdir = Path(tempfile.mkdtemp(prefix="streamscore-bench-"))

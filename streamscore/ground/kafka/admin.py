@@ -11,9 +11,9 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExistsError
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
-from streamscore.errors import BrokerError
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import BrokerError
+from streamscore.ground.kafka.clients import kafka_python_options
 
 MODEL_UPDATE_MAX_BYTES = 52_428_800  # a model artifact travels in one record
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from streamscore.clients import kafka_python_options
-from streamscore.config import Settings
-from streamscore.errors import StreamscoreError
-from streamscore.kafka.admin import create_topics, wait_for_broker
-from streamscore.outputs import end_offsets, percentile, read_from
-from streamscore.workers import running_worker
+from streamscore.cli.processes import running_worker
+from streamscore.ground.config import Settings
+from streamscore.ground.errors import StreamscoreError
+from streamscore.ground.kafka.admin import create_topics, wait_for_broker
+from streamscore.ground.kafka.clients import kafka_python_options
+from streamscore.ground.kafka.reading import end_offsets, percentile, read_from
 
 console = Console(stderr=True)
 
@@ -55,11 +55,11 @@ def _send_bad_events(settings: Settings) -> None:
 
 
 def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed: int) -> DemoResult:
-    from models.registry import Registry
-    from models.training import train
-    from producers.replay import replay
-    from producers.synthetic import generate
-    from streams.model_updates import publish
+    from streamscore.models.registry import Registry
+    from streamscore.models.training import train
+    from streamscore.producers.replay import replay
+    from streamscore.producers.synthetic import generate
+    from streamscore.streams.model_updates import publish
 
     wait_for_broker(kafka_python_options(settings), timeout=30)
     create_topics(settings)

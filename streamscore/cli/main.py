@@ -1,0 +1,85 @@
+"""The ``streamscore`` command: one root app, every command module registered on it.
+
+Command modules (``broker``, ``batch``, ``replay``, ``stream``) import only typer
+and rich at module level; the libraries a command needs (pandas, scikit-learn,
+Kafka clients, Faust) are imported inside it, so ``--help`` answers at once.
+Every :class:`StreamscoreError` becomes one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from streamscore.cli import batch, broker, replay, stream
+from streamscore.ground.config import get_settings
+from streamscore.ground.errors import StreamscoreError
+
+app = typer.Typer(
+    name="streamscore",
+    help="Real-time ML inference on Kafka event streams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def info(message: str) -> None:
+    err.print(message, markup=False, highlight=False)
+
+
+@app.command("demo")
+def demo(
+    n_train: int = typer.Option(5_000, help="Events the batch model is trained on."),
+    n_stream: int = typer.Option(20_000, help="Events replayed through the worker."),
+    rate: float = typer.Option(4_000, help="Replay rate, events/s."),
+    seed: int = typer.Option(7, help="Seed of the synthetic stream."),
+) -> None:
+    """Run the main job end to end: train, start a worker, replay, read back, summarise."""
+    from streamscore.cli.demo import print_summary, run_demo
+
+    settings = get_settings()
+    result = run_demo(settings, n_train=n_train, n_stream=n_stream, rate=rate, seed=seed)
+    print_summary(result)
+    lost = result.events - result.predictions
+    if lost:
+        raise StreamscoreError(f"{lost} events got no prediction")
+    info(f"the broker keeps running at {settings.bootstrap}: `streamscore kafka down` stops it")
+
+
+@app.command("bench")
+def bench(
+    events: int = typer.Option(
+        100_000, "--events", "-n", help="Backlog size scored by the worker."
+    ),
+    seed: int = typer.Option(0, help="Seed of the synthetic events."),
+    latency_rate: float = typer.Option(
+        None, help="Events/s of the latency phase (default: half the measured worker rate)."
+    ),
+) -> None:
+    """Measure worker throughput and latency against raw Kafka pass-through, same run."""
+    from streamscore.cli.bench import print_report, run_bench
+
+    print_report(run_bench(get_settings(), n=events, seed=seed, latency_rate=latency_rate))
+
+
+for module in (broker, batch, replay, stream):
+    module.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except StreamscoreError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-"""Apache Kafka: the embedded local broker and topic administration."""
