@@ -16,7 +16,6 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import orjson
@@ -83,8 +82,6 @@ def save(directory: Path, model: Pipeline, manifest: dict) -> dict:
     """Write ``model.skops`` and ``manifest.json`` (with the file's sha256) into ``directory``."""
     import skops.io as sio
 
-    import skops.io as sio
-
     blob = sio.dumps(model)
     (directory / MODEL_FILE).write_bytes(blob)
     manifest = {**manifest, "model_file": {"name": MODEL_FILE, "sha256": sha256_bytes(blob)}}
@@ -123,8 +120,6 @@ def verify_model_bytes(blob: bytes, expected_sha256: str, label: str) -> list[st
     """
     import skops.io as sio
 
-    import skops.io as sio
-
     if sha256_bytes(blob) != expected_sha256:
         raise ModelError(
             f"{label}: {MODEL_FILE} does not match the sha256 in its manifest "
@@ -142,9 +137,6 @@ def verify_model_bytes(blob: bytes, expected_sha256: str, label: str) -> list[st
 
 def load_model_bytes(blob: bytes, expected_sha256: str, label: str) -> Pipeline:
     """Verify and deserialise a model file's bytes with the reviewed trusted types only."""
-    import skops.io as sio
-    from sklearn.pipeline import Pipeline
-
     import skops.io as sio
     from sklearn.pipeline import Pipeline
 
@@ -203,9 +195,6 @@ class LoadedModel:
         :func:`models.features.to_model_frame` first (same values, same result).
         The input is never modified; row ``i`` of the result depends on row ``i`` only.
         """
-        from streamscore.models import pipeline as pipelines
-        from streamscore.models.features import is_model_frame, to_model_frame
-
         from streamscore.models import pipeline as pipelines
         from streamscore.models.features import is_model_frame, to_model_frame
 

@@ -20,9 +20,10 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from streamscore.ground.errors import DataError
+from streamscore.ground.tables import frame_sha256
+from streamscore.ground.times import column_ms
 from streamscore.models import artifact, metrics, pipeline
 from streamscore.models.artifact import LoadedModel
-from streamscore.models.data import frame_sha256
 from streamscore.models.features import to_model_frame
 from streamscore.models.reference import compute_reference
 from streamscore.models.registry import Registry, check_name
@@ -167,7 +168,7 @@ def _split(df: pd.DataFrame, y: np.ndarray, ts_col: str | None, test_size: float
     if len(df) < 4:
         raise DataError(f"the training data has {len(df)} rows: too few to hold some out")
     if ts_col is not None:
-        order = np.argsort(_timestamps(df[ts_col], ts_col), kind="stable")
+        order = np.argsort(column_ms(df[ts_col], ts_col), kind="stable")
         cut = len(order) - max(1, round(len(order) * test_size))
         train_idx, test_idx, method = order[:cut], order[cut:], "time"
     else:
@@ -182,15 +183,3 @@ def _split(df: pd.DataFrame, y: np.ndarray, ts_col: str | None, test_size: float
     if len(pd.unique(y[train_idx])) < 2:
         raise DataError("the training part of the split has a single class: use more data")
     return np.sort(train_idx), np.sort(test_idx), {"method": method}
-
-
-def _timestamps(column: pd.Series, ts_col: str) -> np.ndarray:
-    if column.isna().any():
-        raise DataError(f"timestamp column {ts_col!r} has missing values")
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype=float)
-    try:
-        parsed = pd.to_datetime(column, utc=True, format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"timestamp column {ts_col!r} cannot be read as times: {exc}") from None
-    return parsed.to_numpy(dtype="datetime64[ns]").astype("int64")

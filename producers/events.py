@@ -22,8 +22,7 @@ import orjson
 import pandas as pd
 
 from streamscore.ground.errors import DataError
-
-from .pacing import to_epoch_ms
+from streamscore.ground.times import column_ms
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def encode(chunk: pd.DataFrame, layout: Layout, id_prefix: str) -> EncodedChunk:
     texts = [_json_texts(chunk[c]) for c in layout.features] + [_json_each(ids)]
     ts_ms = None
     if layout.ts_col is not None:
-        ts_ms = to_epoch_ms(chunk[layout.ts_col], layout.ts_col)
+        ts_ms = column_ms(chunk[layout.ts_col], layout.ts_col)
         names.append("ts")
         texts.append(_json_each(_ts_values(chunk[layout.ts_col], ts_ms)))
     values = json_objects(names, texts)

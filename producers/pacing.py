@@ -1,12 +1,9 @@
 """When each event is due: original inter-arrival times scaled by a speed, a fixed
 rate, or as fast as possible.
 
-Timestamps are read as epoch milliseconds when numeric, ISO-8601 when text
-(naive times are UTC), and as they are when the column is a native timestamp.
+Timestamps are parsed by :func:`streamscore.ground.times.column_ms`.
 
 >>> import pandas as pd
->>> to_epoch_ms(pd.Series(["2026-01-01T00:00:00Z", "2026-01-01T00:00:01.5Z"]), "ts").tolist()
-[1767225600000.0, 1767225601500.0]
 >>> Pace(rate=4).due_seconds(pd.RangeIndex(0, 3), None)
 [0.0, 0.25, 0.5]
 """
@@ -19,34 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from streamscore.ground.errors import ConfigError, DataError
-
-
-def to_epoch_ms(values: pd.Series, column: str) -> np.ndarray:
-    """Epoch milliseconds (float64) of a timestamp column; DataError on a bad value."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        parsed = values if values.dt.tz is not None else values.dt.tz_localize("UTC")
-    elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-        values.dtype
-    ):
-        ms = values.to_numpy(dtype="float64", na_value=np.nan)
-        _check_missing(values, np.isnan(ms), column)
-        return ms
-    else:
-        parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
-    bad = parsed.isna().to_numpy()
-    _check_missing(values, bad, column)
-    return parsed.dt.as_unit("us").astype("int64").to_numpy() / 1000.0
-
-
-def _check_missing(values: pd.Series, bad: np.ndarray, column: str) -> None:
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataError(
-            f"unparsable timestamp {values.iloc[i]!r} in column {column!r} at row "
-            f"{values.index[i]}: use epoch milliseconds or ISO-8601 "
-            "(e.g. 2026-01-01T00:00:00Z)"
-        )
+from streamscore.ground.errors import ConfigError
 
 
 @dataclass

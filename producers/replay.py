@@ -18,10 +18,10 @@ import numpy as np
 import orjson
 from kafka.errors import KafkaError
 
+from streamscore.ground import tables
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import BrokerError, ConfigError, DataError
 
-from . import sources
 from .events import EncodedChunk, Layout, encode
 from .labels import Delay, LabelQueue, parse_delay
 from .pacing import Clock, Pace
@@ -87,10 +87,10 @@ def choose_pace(
 
 
 def resolve_layout(
-    source: sources.Source, id_col: str | None, ts_col: str | None, label_col: str | None
+    source: tables.Source, id_col: str | None, ts_col: str | None, label_col: str | None
 ) -> Layout:
     """The columns' roles; ``id`` and ``ts`` columns are used when no other is named."""
-    columns = sources.columns(source)
+    columns = tables.columns(source)
     id_col = id_col if id_col is not None else ("id" if "id" in columns else None)
     ts_col = ts_col if ts_col is not None else ("ts" if "ts" in columns else None)
     return Layout(columns, id_col=id_col, ts_col=ts_col, label_col=label_col)
@@ -98,7 +98,7 @@ def resolve_layout(
 
 def replay(
     settings: Settings,
-    source: sources.Source,
+    source: tables.Source,
     *,
     id_col: str | None = None,
     ts_col: str | None = None,
@@ -140,8 +140,8 @@ def replay(
     run = _Run(settings, producer, stats, delay, np.random.default_rng(seed))
     total = _total(source, skip, limit)
     bar = Bar(total, f"replay → {stats.topic}", enabled=progress)
-    chunks = sources.read_chunks(source, chunk_rows=chunk_rows, skip=skip, limit=limit)
-    prefix = id_prefix or sources.stem(source)
+    chunks = tables.read_chunks(source, chunk_rows=chunk_rows, skip=skip, limit=limit)
+    prefix = id_prefix or tables.stem(source)
     try:
         with _stop_on_sigint() as stop:
             run.stop = stop
@@ -168,8 +168,8 @@ def _encode(chunk, layout: Layout, prefix: str, stats: ReplayStats) -> EncodedCh
         ) from exc
 
 
-def _total(source: sources.Source, skip: int, limit: int | None) -> int | None:
-    rows = sources.count_rows(source)
+def _total(source: tables.Source, skip: int, limit: int | None) -> int | None:
+    rows = tables.count_rows(source)
     left = None if rows is None else max(rows - skip, 0)
     if limit is None:
         return left

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 from river.datasets import synth
 
-from streamscore.ground.errors import ConfigError, DataError
+from streamscore.ground.errors import ConfigError
+from streamscore.ground.tables import write_table
 
 KINDS = ("agrawal", "sea", "hyperplane", "rbf", "data-drift")
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: a fixed start keeps files reproducible
@@ -192,29 +192,9 @@ def sidecar_path(out: str | Path) -> Path:
 
 
 def write(frame: pd.DataFrame, sidecar: dict[str, Any], out: str | Path) -> Path:
-    """Write the stream (Parquet, CSV or JSONL by extension) and its sidecar; return the latter."""
-    from .sources import file_format
-
+    """Write the stream (any table format, by suffix) and its sidecar; return the sidecar's path."""
     out = Path(out)
-    kind = file_format(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if kind == "parquet":
-            frame.to_parquet(out, index=False)
-        elif kind == "csv":
-            frame.to_csv(out, index=False)
-        else:
-            _write_jsonl(frame, out)
-    except OSError as exc:
-        raise DataError(f"cannot write {out}: {exc}") from exc
+    write_table(frame, out)
     side = sidecar_path(out)
     side.write_text(json.dumps({**sidecar, "file": out.name}, indent=2) + "\n")
     return side
-
-
-def _write_jsonl(frame: pd.DataFrame, out: Path) -> None:
-    # orjson, not DataFrame.to_json: pandas writes at most 15 digits, floats would not round-trip
-    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    with open(out, "wb") as fh:
-        for record in frame.to_dict("records"):
-            fh.write(orjson.dumps(record, option=option))

@@ -25,8 +25,8 @@ from streamscore.ground.config import Settings
 from streamscore.ground.errors import ModelError
 from streamscore.ground.kafka.admin import MODEL_UPDATE_MAX_BYTES, create_topics
 from streamscore.ground.kafka.clients import aiokafka_options, kafka_python_options
+from streamscore.ground.times import now_ms
 from streamscore.models.registry import Registry
-from streamscore.streams.records import now_ms
 
 
 def update_record(registry: Registry, name: str, version: str) -> bytes:

@@ -12,15 +12,11 @@ pure: bytes in, bytes out, no Kafka.
 from __future__ import annotations
 
 import base64
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+from streamscore.ground.times import now_ms
 
 
 def _as_text(raw: bytes | None) -> tuple[str | None, str]:
@@ -75,25 +71,3 @@ def original_bytes(letter: dict[str, Any], field: str = "value") -> bytes | None
     if letter.get(f"{field}_encoding") == "base64":
         return base64.b64decode(text)
     return text.encode("utf-8")
-
-
-def event_time_ms(ts: Any) -> int:
-    """An event's ``ts`` as epoch milliseconds; ValueError when it is neither form.
-
-    >>> event_time_ms(1700000000000), event_time_ms("2023-11-14T22:13:20Z")
-    (1700000000000, 1700000000000)
-    """
-    if isinstance(ts, bool):
-        raise ValueError(f"ts must be epoch ms or ISO-8601, got {ts!r}")
-    if isinstance(ts, int | float):
-        return int(ts)
-    if isinstance(ts, str):
-        try:
-            parsed = datetime.fromisoformat(ts)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is None:  # no offset given: UTC, never the worker's local time
-                parsed = parsed.replace(tzinfo=UTC)
-            return int(parsed.timestamp() * 1000)
-    raise ValueError(f"ts must be epoch ms or ISO-8601, got {ts!r}")

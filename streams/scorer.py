@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import orjson
 
+from streamscore.ground.times import now_ms, parse_ms
 from streamscore.models.features import FeatureError, rows_to_frame, validate_row
-from streamscore.streams.records import dead_letter, event_time_ms, now_ms
+from streamscore.streams.records import dead_letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class Scorer:
         event_id = self._event_id(event, payload)
         ts = payload.get("ts")
         try:
-            event_ts = event.timestamp_ms if ts is None else event_time_ms(ts)
+            event_ts = event.timestamp_ms if ts is None else parse_ms(ts)
         except ValueError as exc:
             raise Rejected("validate", str(exc)) from None
         try:

@@ -59,7 +59,7 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Random seed of the split and the estimator."),
 ) -> None:
     """Train a classifier on DATA and save it as the next version in the registry."""
-    from streamscore.models.data import file_sha256, read_table
+    from streamscore.ground.tables import file_sha256, read_table
     from streamscore.models.pipeline import check_estimator
     from streamscore.models.training import train as train_model
 
@@ -108,7 +108,7 @@ def predict(
     out: Path = typer.Option(..., "--out", "-o", help="Output file (format by suffix)."),
 ) -> None:
     """Score DATA offline with a model version, exactly as the stream would."""
-    from streamscore.models.data import read_table, write_table
+    from streamscore.ground.tables import read_table, write_table
     from streamscore.models.scoring import score_frame
 
     loaded = registry().load(model, version)

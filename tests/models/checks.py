@@ -54,7 +54,7 @@ def check_stream_equals_offline(model: LoadedModel, data: pd.DataFrame, tmp_path
     # offline: the file -> predict path; online: JSON events -> validate_row -> rows_to_frame
     path = tmp_path / "rows.csv"
     data.to_csv(path, index=False)
-    from streamscore.models.data import read_table
+    from streamscore.ground.tables import read_table
 
     offline = score_frame(model, read_table(path))
     events = [orjson.loads(orjson.dumps(_jsonable(r))) for r in data.to_dict("records")]

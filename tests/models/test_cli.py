@@ -10,7 +10,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from streamscore.models.data import read_table
+from streamscore.ground.tables import read_table
 from streamscore.models.registry import Registry
 
 

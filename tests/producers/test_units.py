@@ -9,11 +9,13 @@ import orjson
 import pandas as pd
 import pytest
 
+from streamscore.ground import tables
 from streamscore.ground.errors import ConfigError, DataError
-from streamscore.producers import sources, synthetic
+from streamscore.ground.times import column_ms
+from streamscore.producers import synthetic
 from streamscore.producers.events import Layout, encode
 from streamscore.producers.labels import parse_delay
-from streamscore.producers.pacing import Pace, to_epoch_ms
+from streamscore.producers.pacing import Pace
 from streamscore.producers.replay import choose_pace, resolve_layout
 
 
@@ -30,31 +32,6 @@ def frame() -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("name", ["d.csv", "d.csv.gz", "d.parquet", "d.jsonl"])
-def test_every_format_reads_the_same_rows_in_chunks(tmp_path, frame, name):
-    path = tmp_path / name
-    if name.endswith(".parquet"):
-        frame.to_parquet(path, row_group_size=7)
-    elif name.endswith(".jsonl"):
-        path.write_bytes(b"\n".join(orjson.dumps(r) for r in frame.to_dict("records")))
-    else:
-        frame.to_csv(path, index=False)
-    chunks = list(sources.read_chunks(path, chunk_rows=4, skip=3, limit=15))
-    got = pd.concat(chunks)
-    assert list(got.index) == list(range(3, 18))
-    assert got["a"].tolist() == frame["a"].iloc[3:18].tolist()  # floats exact
-    assert got["s"].tolist() == frame["s"].iloc[3:18].tolist()
-    assert sources.columns(path) == list(frame.columns)
-
-
-def test_missing_file_and_unknown_format(tmp_path):
-    with pytest.raises(DataError, match="no such file"):
-        list(sources.read_chunks(tmp_path / "none.csv"))
-    (tmp_path / "x.xlsx").write_text("")
-    with pytest.raises(DataError, match="cannot tell the format"):
-        sources.columns(tmp_path / "x.xlsx")
-
-
 def test_events_are_plain_json_without_the_label(frame):
     frame.loc[2, "a"] = np.nan
     layout = resolve_layout(frame, None, None, "label")
@@ -69,7 +46,7 @@ def test_events_are_plain_json_without_the_label(frame):
 
 def test_generated_ids_keep_file_row_numbers(frame):
     layout = Layout(list(frame.columns))
-    chunk = next(sources.read_chunks(frame, chunk_rows=10, skip=12))
+    chunk = next(tables.read_chunks(frame, chunk_rows=10, skip=12))
     assert encode(chunk, layout, "rides").keys[0] == b"rides-12"
 
 
@@ -103,7 +80,7 @@ def test_unknown_and_clashing_columns(frame):
 def test_unparsable_timestamp_names_value_and_row():
     values = pd.Series(["2026-01-01T00:00:00Z", "yesterday"], index=[40, 41])
     with pytest.raises(DataError, match=r"'yesterday' in column 'ts' at row 41"):
-        to_epoch_ms(values, "ts")
+        column_ms(values, "ts")
 
 
 def test_pacing_by_speed_and_rate():
@@ -166,7 +143,7 @@ def test_data_drift_shifts_one_feature_and_keeps_the_concept():
 def test_write_round_trips_with_sidecar(tmp_path, ext):
     frame, sidecar = synthetic.generate("hyperplane", 50, seed=1)
     side = synthetic.write(frame, sidecar, tmp_path / f"s.{ext}")
-    back = pd.concat(sources.read_chunks(tmp_path / f"s.{ext}"))
+    back = pd.concat(tables.read_chunks(tmp_path / f"s.{ext}"))
     assert back["x3"].tolist() == frame["x3"].tolist()
     assert back["id"].tolist() == frame["id"].tolist()
     assert json.loads(side.read_text())["drift_at"] == 25
