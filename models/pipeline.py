@@ -88,20 +88,24 @@ def build_pipeline(schema: FeatureSchema, estimator: str = "hgb", seed: int = 0)
 
 
 def predict_proba(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
-    """Class probabilities whose every row depends only on that row.
+    """Class probabilities; each row depends on that row only (see :func:`estimator_proba`)."""
+    return estimator_proba(pipeline[-1], np.asarray(pipeline[:-1].transform(frame)))
 
-    Tree ensembles already are row-wise. A linear model's ``X @ coef`` goes through
-    BLAS, whose kernels sum in a different order for 1 row than for 1000, and even
+
+def estimator_proba(model: object, inputs: np.ndarray) -> np.ndarray:
+    """The final estimator's probabilities for inputs the preprocessing already made.
+
+    Tree ensembles are row-wise. A linear model's ``X @ coef`` goes through BLAS,
+    whose kernels sum in a different order for 1 row than for 1000, and even
     numpy's ``sum(axis=1)`` changes its summation order with the array's shape, so
     the last bit of a probability would depend on the micro-batch it was scored in.
     Here the linear scores are accumulated one input column at a time, an
     element-wise sum in one fixed order, then the logistic link
     (``expit`` for two classes, a column-by-column softmax for more).
     """
-    model = pipeline[-1]
     if not isinstance(model, LogisticRegression):
-        return pipeline.predict_proba(frame)
-    inputs = np.asarray(pipeline[:-1].transform(frame), dtype=np.float64)
+        return model.predict_proba(inputs)  # type: ignore[attr-defined]
+    inputs = np.asarray(inputs, dtype=np.float64)
     scores = np.zeros((inputs.shape[0], model.coef_.shape[0]))
     for column, weights in zip(inputs.T, model.coef_.T, strict=True):
         scores += column[:, None] * weights

@@ -257,7 +257,10 @@ def _unpack(blob: bytes) -> tuple[str, str, dict[str, bytes]]:
                 if match[3] in files or member.size > MAX_PACKED_BYTES:
                     raise ModelError(f"packed model holds a bad entry {member.name!r}")
                 where.add((match[1], match[2]))
-                files[match[3]] = tar.extractfile(member).read()
+                extracted = tar.extractfile(member)
+                if extracted is None:
+                    raise ModelError(f"packed model holds an unreadable entry {member.name!r}")
+                files[match[3]] = extracted.read()
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ModelError(f"packed model is not a readable tar.gz ({exc})") from None
     if len(where) != 1 or set(files) != {MANIFEST_FILE, MODEL_FILE}:

@@ -51,7 +51,7 @@ class Feature:
     categories: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict:
-        out = {"name": self.name, "kind": self.kind, "dtype": self.dtype}
+        out: dict[str, object] = {"name": self.name, "kind": self.kind, "dtype": self.dtype}
         if self.kind == CATEGORICAL:
             out["categories"] = list(self.categories)
         return out

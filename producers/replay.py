@@ -21,12 +21,14 @@ from kafka.errors import KafkaError
 from streamscore.ground import tables
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import BrokerError, ConfigError, DataError
+from streamscore.ground.kafka.admin import create_topics
+from streamscore.ground.times import now_ms
 
 from .events import EncodedChunk, Layout, encode
 from .labels import Delay, LabelQueue, parse_delay
 from .pacing import Clock, Pace
 from .progress import Bar
-from .sender import ProducerOptions, Sender, ensure_topics
+from .sender import ProducerOptions, Sender
 
 
 @dataclass
@@ -136,7 +138,7 @@ def replay(
         labels_topic=(labels_topic or settings.labels_topic) if label_col else None,
     )
     topics = [stats.topic] + ([stats.labels_topic] if stats.labels_topic else [])
-    ensure_topics(settings, topics, timeout=producer.broker_timeout)
+    create_topics(settings, topics)
     run = _Run(settings, producer, stats, delay, np.random.default_rng(seed))
     total = _total(source, skip, limit)
     bar = Bar(total, f"replay → {stats.topic}", enabled=progress)
@@ -190,7 +192,7 @@ class _Run:
         self.sender = Sender(settings, producer)
         self.sender.prepare([t for t in (stats.topic, stats.labels_topic) if t])
         self.stats, self.delay, self.rng = stats, delay, rng
-        self.flush_timeout = 2 * producer.broker_timeout
+        self.flush_timeout = 2 * settings.broker_timeout
         self.queue = LabelQueue()
         self.clock = Clock()
         self.stop = threading.Event()
@@ -227,6 +229,7 @@ class _Run:
             stats.events += 1
             stats.next_row = int(rows[j]) + 1
             if labels is not None and labels[j] is not None and labels[j] == labels[j]:
+                assert delays is not None  # drawn whenever the chunk has labels
                 queue.push(clock.now() + delays[j], key, labels[j])
             if not j & 511:
                 bar.update(stats.events)
@@ -269,7 +272,8 @@ class _Run:
             self._send_label(key, label)
 
     def _send_label(self, key: bytes, label: object) -> None:
-        value = {"id": key.decode(), "label": label, "ts": time.time_ns() // 1_000_000}
+        assert self.stats.labels_topic is not None  # labels are only queued with a topic
+        value = {"id": key.decode(), "label": label, "ts": now_ms()}
         self.sender.send(self.stats.labels_topic, key, orjson.dumps(value))
         self.stats.labels += 1
 

@@ -1,4 +1,4 @@
-"""The Kafka side: one kafka-python producer tuned for throughput, and the topics it needs.
+"""The Kafka side: one kafka-python producer tuned for throughput (built by the ground layer).
 
 Batching (``batch_size``) and ``linger_ms`` let kafka-python fill large batches;
 ``acks="all"`` with idempotence (kafka-python 3's default) means a record counts as
@@ -14,20 +14,16 @@ producer reached about a third of the rate.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
 from kafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError
 
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import BrokerError, ConfigError
-from streamscore.ground.kafka.admin import wait_for_broker
-from streamscore.ground.kafka.clients import kafka_python_options
+from streamscore.ground.kafka import clients
 
 CODECS = {"gzip": has_gzip, "lz4": has_lz4, "zstd": has_zstd, "snappy": has_snappy}
 
@@ -54,17 +50,16 @@ def compression_type(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class ProducerOptions:
-    """How the producer trades latency for throughput, and how long it may wait."""
+    """How the producer trades latency for throughput."""
 
     acks: str = "all"
     compression: str = "auto"
     linger_ms: int = 20
     batch_size: int = 256 * 1024
-    broker_timeout: float = 15.0
 
-    def kafka_config(self) -> dict[str, Any]:
+    def kafka_config(self, broker_timeout: float) -> dict[str, Any]:
         acks: Any = self.acks if self.acks == "all" else int(self.acks)
-        timeout_ms = int(self.broker_timeout * 1000)
+        timeout_ms = int(broker_timeout * 1000)
         return {
             "acks": acks,
             "enable_idempotence": acks == "all",
@@ -72,45 +67,10 @@ class ProducerOptions:
             "linger_ms": self.linger_ms,
             "batch_size": self.batch_size,
             "max_block_ms": timeout_ms,
-            "bootstrap_timeout_ms": timeout_ms,
-            "request_timeout_ms": timeout_ms,
             "delivery_timeout_ms": 2 * timeout_ms + self.linger_ms,
             "allow_auto_create_topics": False,
             "client_id": "streamscore-producer",
         }
-
-
-def ensure_topics(settings: Settings, topics: list[str], timeout: float = 15.0) -> None:
-    """Wait for the broker, then create missing ``topics`` with the configured partitions.
-
-    Created here rather than by the broker's auto-creation, which would give them
-    the broker's default partition count and break events/labels co-partitioning.
-    """
-    # kafka-python bootstraps for 30 s by default: bound it by ``timeout`` as well
-    options = {**kafka_python_options(settings), "bootstrap_timeout_ms": int(timeout * 1000)}
-    wait_for_broker(options, timeout=timeout)
-    admin = KafkaAdminClient(**options, request_timeout_ms=int(timeout * 1000))
-    try:
-        missing = [t for t in dict.fromkeys(topics) if t not in set(admin.list_topics())]
-        for topic in missing:
-            try:
-                spec = NewTopic(topic, settings.partitions, settings.replication_factor)
-                admin.create_topics([spec], timeout_ms=int(timeout * 1000))
-            except TopicAlreadyExistsError:
-                pass
-        _wait_for_metadata(admin, missing, timeout)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot create topics {topics} on {settings.bootstrap}: {exc}") from exc
-    finally:
-        admin.close()
-
-
-def _wait_for_metadata(admin: KafkaAdminClient, topics: list[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while topics and time.monotonic() < deadline:
-        if set(topics) <= set(admin.list_topics()):
-            return
-        time.sleep(0.1)
 
 
 @dataclass
@@ -126,13 +86,8 @@ class Sender:
     handed: int = 0
 
     def __post_init__(self) -> None:
-        config = {**kafka_python_options(self.settings), **self.options.kafka_config()}
-        try:
-            self.producer = KafkaProducer(**config)
-        except KafkaError as exc:
-            raise BrokerError(
-                f"cannot connect to Kafka at {self.settings.bootstrap}: {exc}"
-            ) from exc
+        config = self.options.kafka_config(self.settings.broker_timeout)
+        self.producer = clients.producer(self.settings, **config)
         self._send = self.producer.send
 
     def prepare(self, topics: list[str]) -> None:

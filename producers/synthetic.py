@@ -60,6 +60,7 @@ def drift_index(drift_at: float | int | str | None, n: int) -> int:
 
 
 def _concept_streams(kind: str, seed: int) -> tuple[Any, Any, dict[str, Any]]:
+    params: dict[str, Any]
     if kind == "agrawal":
         params = {"classification_function": [0, 2]}
         return (

@@ -1,19 +1,15 @@
-"""Read and re-send dead letters (``streamscore dlq show|replay``), with kafka-python."""
+"""Read and re-send dead letters (``streamscore dlq show|replay``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import ConfigError
-from streamscore.ground.kafka.admin import wait_for_broker
-from streamscore.ground.kafka.clients import kafka_python_options
+from streamscore.ground.kafka import clients
+from streamscore.ground.kafka.reading import iter_topic
 from streamscore.streams.records import original_bytes
 
 
@@ -28,32 +24,17 @@ class Letter:
         return f"{self.partition}:{self.offset}"
 
 
-def read_letters(settings: Settings, timeout: float = 30.0) -> Iterator[Letter]:
+def read_letters(settings: Settings) -> Iterator[Letter]:
     """Every dead letter currently on the topic, oldest first per partition."""
-    options = kafka_python_options(settings)
-    wait_for_broker(options, timeout=15)
-    consumer = KafkaConsumer(**options, group_id=None, enable_auto_commit=False)
-    try:
-        partitions = consumer.partitions_for_topic(settings.dlq_topic) or set()
-        tps = [TopicPartition(settings.dlq_topic, p) for p in sorted(partitions)]
-        if not tps:
-            return
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                for rec in records:
-                    if rec.offset >= end[tp]:
-                        continue
-                    try:
-                        body = orjson.loads(rec.value)
-                    except orjson.JSONDecodeError:
-                        body = {"error": "unreadable dead letter", "value": None}
-                    yield Letter(rec.partition, rec.offset, body)
-    finally:
-        consumer.close()
+    # Reading may take a while on a long topic; only an unreachable broker is bounded
+    # by the broker timeout (the reader's metadata wait).
+    for record in iter_topic(settings, settings.dlq_topic, timeout=float("inf")):
+        body = record.value if isinstance(record.value, dict) else None
+        yield Letter(
+            record.partition,
+            record.offset,
+            body or {"error": "unreadable dead letter", "value": None},
+        )
 
 
 def parse_refs(refs: list[str]) -> set[tuple[int, int]]:
@@ -73,7 +54,7 @@ def parse_refs(refs: list[str]) -> set[tuple[int, int]]:
 def replay_letters(settings: Settings, letters: list[Letter], topic: str | None = None) -> int:
     """Send the original key and bytes of ``letters`` back to ``topic`` (default: events)."""
     target = topic or settings.events_topic
-    producer = KafkaProducer(**kafka_python_options(settings), acks="all", max_block_ms=30_000)
+    producer = clients.producer(settings, acks="all")
     try:
         for letter in letters:
             producer.send(

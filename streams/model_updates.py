@@ -14,17 +14,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import ModelError
+from streamscore.ground.kafka import clients
 from streamscore.ground.kafka.admin import MODEL_UPDATE_MAX_BYTES, create_topics
-from streamscore.ground.kafka.clients import aiokafka_options, kafka_python_options
+from streamscore.ground.kafka.reading import end_offsets, iter_topic
 from streamscore.ground.times import now_ms
 from streamscore.models.registry import Registry
 
@@ -44,13 +43,8 @@ def update_record(registry: Registry, name: str, version: str) -> bytes:
 
 def publish(settings: Settings, registry: Registry, name: str, version: str) -> None:
     """Send ``name``/``version`` to every worker (blocks until the broker has it)."""
-    create_topics(settings)
-    producer = KafkaProducer(
-        **kafka_python_options(settings),
-        acks="all",
-        max_request_size=MODEL_UPDATE_MAX_BYTES,
-        max_block_ms=30_000,
-    )
+    create_topics(settings, [settings.model_updates_topic])
+    producer = clients.producer(settings, acks="all", max_request_size=MODEL_UPDATE_MAX_BYTES)
     try:
         producer.send(
             settings.model_updates_topic,
@@ -75,50 +69,31 @@ def install_update(registry: Registry, value: bytes) -> tuple[str, str]:
     return registry.install_packed(blob)
 
 
-def latest_update(
-    settings: Settings, name: str, timeout: float = 30.0
-) -> tuple[bytes | None, dict[int, int]]:
-    """The newest update record for ``name``, and the offsets where reading stopped.
+def latest_update(settings: Settings, name: str) -> tuple[bytes | None, dict[int, int]]:
+    """The newest update record for ``name``, and the offsets to follow the topic from.
 
-    Following the topic from those offsets (:func:`follow_updates`) misses nothing
-    published after this read.
+    Following from those offsets (:func:`follow_updates`) misses nothing published
+    after this read (an update published meanwhile may be seen twice: installing a
+    version again changes nothing).
     """
-    consumer = KafkaConsumer(
-        **kafka_python_options(settings),
-        group_id=None,
-        enable_auto_commit=False,
+    topic = settings.model_updates_topic
+    start = end_offsets(settings, topic)
+    if not start:
+        raise ModelError(f"topic {topic} not found; run `streamscore topics create`")
+    newest: bytes | None = None
+    # a generous bound: reading the whole topic may take longer than reaching the broker
+    records = iter_topic(
+        settings,
+        topic,
+        timeout=10 * settings.broker_timeout,
+        parse=False,
         max_partition_fetch_bytes=MODEL_UPDATE_MAX_BYTES,
         fetch_max_bytes=MODEL_UPDATE_MAX_BYTES,
     )
-    try:
-        deadline = time.monotonic() + timeout
-        partitions: set[int] = set()
-        while not partitions:  # a topic created a moment ago may not be in metadata yet
-            partitions = consumer.partitions_for_topic(settings.model_updates_topic) or set()
-            if not partitions and time.monotonic() > deadline:
-                raise ModelError(
-                    f"topic {settings.model_updates_topic} not found; "
-                    "run `streamscore topics create`"
-                )
-            if not partitions:
-                time.sleep(0.2)
-        tps = [TopicPartition(settings.model_updates_topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        newest: bytes | None = None
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                raise ModelError(
-                    f"reading {settings.model_updates_topic} did not reach its end in {timeout} s"
-                )
-            for records in consumer.poll(timeout_ms=1000).values():
-                for rec in records:
-                    if rec.key is not None and rec.key.decode() == name and rec.value:
-                        newest = rec.value
-        return newest, {tp.partition: end[tp] for tp in tps}
-    finally:
-        consumer.close()
+    for record in records:
+        if record.key == name and record.raw:
+            newest = record.raw
+    return newest, start
 
 
 async def follow_updates(
@@ -128,13 +103,10 @@ async def follow_updates(
     start_offsets: dict[int, int],
 ) -> None:
     """Call ``on_update(value)`` (in a thread) for each later update of ``name``."""
-    from aiokafka import AIOKafkaConsumer
     from aiokafka import TopicPartition as ATP
 
-    consumer = AIOKafkaConsumer(
-        **aiokafka_options(settings),
-        group_id=None,
-        enable_auto_commit=False,
+    consumer = clients.aiokafka_consumer(
+        settings,
         max_partition_fetch_bytes=MODEL_UPDATE_MAX_BYTES,
         fetch_max_bytes=MODEL_UPDATE_MAX_BYTES,
     )

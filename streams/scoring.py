@@ -30,7 +30,7 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
     positions: dict[int, int] = {}  # partition -> last offset processed
 
     @app.agent(events_topic, name="score_events")
-    async def score_events(stream: faust.Stream) -> None:
+    async def score_events(stream: Any) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_timeout):
             started = time.perf_counter()
             raw = [_raw(event.message) for event in batch]

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import ConfigError, ModelError, StreamscoreError
 from streamscore.ground.kafka.admin import create_topics
+from streamscore.models.artifact import LoadedModel
 from streamscore.models.registry import Registry
 from streamscore.streams import model_updates, scoring
 from streamscore.streams.app import create_app
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def initial_model(
     settings: Settings, registry: Registry, name: str
-) -> tuple[object, dict[int, int]]:
+) -> tuple[LoadedModel, dict[int, int]]:
     """The version to start with: the newest promotion on the topic, else the registry's current.
 
     Returns the loaded model and the model-updates offsets to follow from.

@@ -55,7 +55,7 @@ def _container_broker() -> Iterator[str]:
     )
     with container:
         bootstrap = f"127.0.0.1:{port}"
-        wait_for_broker(bootstrap, timeout=120)
+        wait_for_broker(Settings(bootstrap_servers=bootstrap), timeout=120)
         yield bootstrap
 
 
@@ -64,7 +64,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a real, running Kafka broker."""
     configured = Settings().bootstrap_servers
     if configured:
-        wait_for_broker(configured, timeout=60)
+        wait_for_broker(Settings(), timeout=60)
         yield configured
         return
     if _docker_answers():

@@ -1,4 +1,4 @@
-"""Helpers for tests on a real broker: plain kafka-python clients and worker processes."""
+"""Helpers for tests on a real broker: produce, read back (the ground layer's reader), workers."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer
 
 from streamscore.ground.config import Settings
-from streamscore.ground.kafka.clients import kafka_python_options
+from streamscore.ground.kafka import clients
+from streamscore.ground.kafka.reading import Record, read_topic
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -28,7 +27,7 @@ def produce(
     settings: Settings, topic: str, records: Iterable[tuple[str | bytes | None, Any]]
 ) -> int:
     """Send ``(key, value)`` pairs; dict/list values are JSON-encoded, bytes sent verbatim."""
-    producer = KafkaProducer(**kafka_python_options(settings), linger_ms=5)
+    producer = clients.producer(settings, linger_ms=5)
     n = 0
     try:
         for key, value in records:
@@ -44,41 +43,16 @@ def produce(
     return n
 
 
-@dataclass
-class Received:
-    key: str | None
-    value: Any
-    partition: int
-    offset: int
-    raw: bytes
+def consume(settings: Settings, topic: str, n: int, timeout: float = 60.0) -> list[Record]:
+    """``topic`` from the beginning until ``n`` records arrived or ``timeout`` passed."""
+    return read_topic(settings, topic, until=lambda got: len(got) >= n, timeout=timeout)
 
 
-def consume(settings: Settings, topic: str, n: int, timeout: float = 60.0) -> list[Received]:
-    """Read ``topic`` from the beginning until ``n`` records arrived or ``timeout`` passed."""
-    consumer = KafkaConsumer(
-        topic,
-        **kafka_python_options(settings),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        consumer_timeout_ms=1000,
-    )
-    out: list[Received] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(out) < n and time.monotonic() < deadline:
-            for msg in consumer:
-                try:
-                    value = orjson.loads(msg.value)
-                except orjson.JSONDecodeError:
-                    value = None
-                key = msg.key.decode() if msg.key is not None else None
-                out.append(Received(key, value, msg.partition, msg.offset, msg.value))
-                if len(out) >= n:
-                    break
-    finally:
-        consumer.close()
-    return out
+def consume_all(settings: Settings, topic: str, n: int, timeout: float = 30.0) -> list[Record]:
+    """Wait until ``topic`` holds ``n`` records (or ``timeout``), then read all of it: a
+    duplicate written after the first ``n`` is counted too."""
+    consume(settings, topic, n, timeout)
+    return read_topic(settings, topic, timeout=timeout)
 
 
 @dataclass

@@ -28,13 +28,14 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from streamscore.cli.measure import percentile
 from streamscore.cli.processes import running_worker
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import StreamscoreError
+from streamscore.ground.kafka import clients
 from streamscore.ground.kafka.admin import create_topics, wait_for_broker
-from streamscore.ground.kafka.clients import aiokafka_options, kafka_python_options
 from streamscore.ground.kafka.local import free_port
-from streamscore.ground.kafka.reading import end_offsets, percentile, read_from
+from streamscore.ground.kafka.reading import end_offsets, read_topic
 
 console = Console(stderr=True)
 N_FEATURES = 10
@@ -70,12 +71,10 @@ def _bench_settings(settings: Settings, registry: Path) -> Settings:
 
 def produce_all(settings: Settings, frame: pd.DataFrame) -> float:
     """Send every row as fast as possible; events/s."""
-    from kafka import KafkaProducer
-
     ids = frame["id"].tolist()
     values = [orjson.dumps(r) for r in frame.drop(columns=["label"]).to_dict("records")]
-    producer = KafkaProducer(
-        **kafka_python_options(settings),
+    producer = clients.producer(
+        settings,
         acks="all",
         linger_ms=20,
         batch_size=512 * 1024,
@@ -91,17 +90,16 @@ def produce_all(settings: Settings, frame: pd.DataFrame) -> float:
 
 
 async def _pass_through(settings: Settings, n: int, out_topic: str) -> float:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-    options = aiokafka_options(settings)
-    consumer = AIOKafkaConsumer(
+    consumer = clients.aiokafka_consumer(
+        settings,
         settings.events_topic,
-        **options,
         group_id=f"{settings.app_id}-raw",
         auto_offset_reset="earliest",
         max_poll_records=2000,
     )
-    producer = AIOKafkaProducer(**options, acks="all", linger_ms=5, max_batch_size=256 * 1024)
+    producer = clients.aiokafka_producer(
+        settings, acks="all", linger_ms=5, max_batch_size=256 * 1024
+    )
     await consumer.start()
     await producer.start()
     seen = 0
@@ -133,7 +131,7 @@ def run_bench(
     from streamscore.producers.replay import replay
     from streamscore.producers.sender import ProducerOptions
 
-    wait_for_broker(kafka_python_options(settings), timeout=30)
+    wait_for_broker(settings)
     workdir = Path(tempfile.mkdtemp(prefix="streamscore-bench-"))
     bench = _bench_settings(settings, workdir / "registry")
     create_topics(bench)
@@ -156,7 +154,7 @@ def run_bench(
     console.print("streamscore worker on the same backlog ...")
     log = workdir / "worker.log"
     with running_worker(bench, "bench", log):
-        predictions = read_from(
+        predictions = read_topic(
             bench, bench.predictions_topic, {}, until=lambda r: len(r) >= n, timeout=600
         )
         if len(predictions) < n:
@@ -179,10 +177,10 @@ def run_bench(
             progress=False,
             producer=ProducerOptions(linger_ms=1),
         )
-        sent = read_from(
+        sent = read_topic(
             bench, bench.events_topic, start_events, until=lambda r: len(r) >= n_paced, timeout=60
         )
-        answered = read_from(
+        answered = read_topic(
             bench,
             bench.predictions_topic,
             start_pred,

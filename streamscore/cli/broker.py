@@ -28,9 +28,7 @@ def kafka_up() -> None:
     settings = get_settings()
     if settings.bootstrap_servers:
         info(f"STREAMSCORE_BOOTSTRAP_SERVERS is set: using {settings.bootstrap_servers}")
-        from streamscore.ground.kafka.clients import kafka_python_options
-
-        wait_for_broker(kafka_python_options(settings), timeout=30)
+        wait_for_broker(settings)
         print(settings.bootstrap_servers)
         return
     broker = local.from_settings(settings)

@@ -16,12 +16,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from streamscore.cli.measure import percentile
 from streamscore.cli.processes import running_worker
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import StreamscoreError
+from streamscore.ground.kafka import clients
 from streamscore.ground.kafka.admin import create_topics, wait_for_broker
-from streamscore.ground.kafka.clients import kafka_python_options
-from streamscore.ground.kafka.reading import end_offsets, percentile, read_from
+from streamscore.ground.kafka.reading import end_offsets, read_topic
 
 console = Console(stderr=True)
 
@@ -45,9 +46,7 @@ class DemoResult:
 
 
 def _send_bad_events(settings: Settings) -> None:
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(**kafka_python_options(settings), acks="all")
+    producer = clients.producer(settings, acks="all")
     for key, value in BAD_EVENTS:
         producer.send(settings.events_topic, key=key, value=value)
     producer.flush(30)
@@ -61,7 +60,7 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
     from streamscore.producers.synthetic import generate
     from streamscore.streams.model_updates import publish
 
-    wait_for_broker(kafka_python_options(settings), timeout=30)
+    wait_for_broker(settings)
     create_topics(settings)
     frame, sidecar = generate(
         "agrawal", n=n_train + n_stream, drift_at=n_train + n_stream // 2, seed=seed
@@ -102,21 +101,21 @@ def run_demo(settings: Settings, n_train: int, n_stream: int, rate: float, seed:
             f"(+{len(BAD_EVENTS)} malformed ones)"
         )
         expected = len(live)
-        predictions = read_from(
+        predictions = read_topic(
             settings,
             settings.predictions_topic,
             start_pred,
             until=lambda recs: len(recs) >= expected or worker.poll() is not None,
             timeout=120,
         )
-        letters = read_from(
+        letters = read_topic(
             settings,
             settings.dlq_topic,
             start_dlq,
             until=lambda recs: len(recs) >= len(BAD_EVENTS),
             timeout=30,
         )
-        sent = read_from(
+        sent = read_topic(
             settings,
             settings.events_topic,
             start_events,

@@ -1,16 +1,18 @@
-"""Run ``streamscore worker`` as a child process (for ``demo`` and ``bench``)."""
+"""Run ``streamscore worker`` as a child process (for ``demo`` and ``bench``); ask it how it is."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from streamscore.ground.config import Settings
-from streamscore.ground.kafka.reading import wait_worker_ready
+from streamscore.ground.errors import StreamscoreError
 
 
 @contextmanager
@@ -36,3 +38,28 @@ def running_worker(settings: Settings, model: str, log: Path) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def worker_metric(port: int, name: str, host: str = "127.0.0.1") -> float | None:
+    """A value from a worker's ``/metrics`` (None while the endpoint is not up)."""
+    try:
+        body = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5).read()
+    except OSError:
+        return None
+    for line in body.decode().splitlines():
+        if line.startswith((name + " ", name + "{")):
+            return float(line.split()[-1])
+    return None
+
+
+def wait_worker_ready(port: int, alive: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Block until the worker on ``port`` has partitions of the events topic assigned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise StreamscoreError("the worker exited during start-up")
+        assigned = worker_metric(port, "streamscore_assigned_partitions")
+        if assigned is not None and assigned > 0:
+            return
+        time.sleep(0.3)
+    raise StreamscoreError(f"the worker had no partitions assigned after {timeout:.0f} s")

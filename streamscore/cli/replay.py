@@ -14,14 +14,19 @@ def _info(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _options(acks: str, compression: str, linger_ms: int, broker_timeout: float):
+def _settings(broker_timeout: float | None):
+    settings = get_settings()
+    if broker_timeout is not None:
+        settings = settings.model_copy(update={"broker_timeout": broker_timeout})
+    return settings
+
+
+def _options(acks: str, compression: str, linger_ms: int):
     from streamscore.producers.sender import ProducerOptions
 
     if acks not in ("all", "0", "1"):
         raise ConfigError(f"--acks must be all, 1 or 0, got {acks!r}")
-    return ProducerOptions(
-        acks=acks, compression=compression, linger_ms=linger_ms, broker_timeout=broker_timeout
-    )
+    return ProducerOptions(acks=acks, compression=compression, linger_ms=linger_ms)
 
 
 # Options shared by ``replay`` and ``synth --replay`` (typer needs them per command).
@@ -45,7 +50,9 @@ COMPRESSION = typer.Option(
 )
 LINGER = typer.Option(20, "--linger-ms", help="Producer linger: wait this long to fill batches.")
 BROKER_TIMEOUT = typer.Option(
-    15.0, "--broker-timeout", help="Seconds to wait for the broker before giving up."
+    None,
+    "--broker-timeout",
+    help="Seconds to wait for the broker before giving up (default: STREAMSCORE_BROKER_TIMEOUT).",
 )
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
@@ -76,19 +83,19 @@ def replay(
     acks: str = ACKS,
     compression: str = COMPRESSION,
     linger_ms: int = LINGER,
-    broker_timeout: float = BROKER_TIMEOUT,
+    broker_timeout: float | None = BROKER_TIMEOUT,
     quiet: bool = QUIET,
 ) -> None:
     """Replay a recorded stream into Kafka: one JSON event per row, keyed by its id."""
     from streamscore.producers.replay import replay as run
 
     stats = run(
-        get_settings(), data,
+        _settings(broker_timeout), data,
         id_col=id_col, ts_col=ts_col, label_col=label_col,
         speed=speed, rate=rate, max_speed=max_speed, limit=limit, skip=skip,
         topic=topic, labels_topic=labels_topic, label_delay=label_delay,
         wait_labels=not no_wait_labels, seed=seed, progress=not quiet,
-        producer=_options(acks, compression, linger_ms, broker_timeout),
+        producer=_options(acks, compression, linger_ms),
     )  # fmt: skip
     _finish(stats)
 
@@ -114,7 +121,7 @@ def synth(
     acks: str = ACKS,
     compression: str = COMPRESSION,
     linger_ms: int = LINGER,
-    broker_timeout: float = BROKER_TIMEOUT,
+    broker_timeout: float | None = BROKER_TIMEOUT,
     quiet: bool = QUIET,
 ) -> None:
     """Generate a stream with known drift: to a file (--out) or straight into Kafka (--replay)."""
@@ -133,12 +140,12 @@ def synth(
 
     _info(f"drift at row {sidecar['drift_at']} (width {drift_width})")
     stats = run(
-        get_settings(), frame,
+        _settings(broker_timeout), frame,
         id_col="id", ts_col="ts", label_col="label",
         speed=speed, rate=rate, max_speed=max_speed,
         topic=topic, labels_topic=labels_topic, label_delay=label_delay,
         wait_labels=not no_wait_labels, seed=seed, progress=not quiet, id_prefix=kind,
-        producer=_options(acks, compression, linger_ms, broker_timeout),
+        producer=_options(acks, compression, linger_ms),
     )  # fmt: skip
     _finish(stats)
 

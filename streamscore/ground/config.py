@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers.")
     ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
     ssl_keyfile: Path | None = Field(None, description="Client private key (mutual TLS).")
+    broker_timeout: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds any command waits for an unreachable broker before it gives up "
+        "with a one-line error (connecting, fetching metadata, reading a topic's end).",
+    )
 
     # --- Embedded local broker ----------------------------------------------
     kafka_version: str = Field(

@@ -23,14 +23,14 @@ import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from streamscore.ground.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    Source = str | Path | pd.DataFrame
+Source: TypeAlias = "str | Path | pd.DataFrame"  # a file, or a frame already in memory
 
 FORMATS = {
     ".csv": "csv",
@@ -61,7 +61,7 @@ def _gzipped(path: Path) -> bool:
 
 
 def _checked(source: Source) -> Path:
-    path = Path(source)  # type: ignore[arg-type]
+    path = Path(source)  # frames never reach here
     table_format(path)
     if not path.is_file():
         raise DataError(f"cannot read {path}: no such file")
@@ -89,9 +89,9 @@ def read_chunks(
     import pandas as pd
 
     remaining = limit
+    path = Path("<frame>")
     if isinstance(source, pd.DataFrame):
         raw = _frame_chunks(source, chunk_rows or max(len(source), 1), skip)
-        path = None
     else:
         path = _checked(source)
         raw = _file_chunks(path, chunk_rows, skip)
@@ -186,7 +186,8 @@ def _parquet_chunks(path: Path, chunk_rows: int | None, skip: int) -> Iterator[p
     if chunk_rows is None:
         yield parquet.read().to_pandas()
         return
-    groups, start = [], 0
+    groups: list[int] = []
+    start = 0
     for i in range(parquet.metadata.num_row_groups):
         size = parquet.metadata.row_group(i).num_rows
         if start + size > skip or groups:

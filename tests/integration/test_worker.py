@@ -14,7 +14,7 @@ import pytest
 
 from streamscore.ground.kafka.admin import create_topics
 from streamscore.ground.kafka.local import free_port
-from streamscore.ground.kafka.reading import read_from
+from streamscore.ground.kafka.reading import read_topic
 from tests.kafka_helpers import consume, produce
 from tests.model_data import events, train_model
 
@@ -203,8 +203,8 @@ def test_a_killed_worker_loses_nothing(settings_factory, worker_factory):
 
     second = worker_factory(settings, "--model", "m", "--web-port", str(free_port()), name="2nd")
     wanted = {e["id"] for e in sent}
-    out = read_from(settings, settings.predictions_topic, {},
-                    until=lambda recs: {r.key for r in recs} >= wanted, timeout=150)  # fmt: skip
+    out = read_topic(settings, settings.predictions_topic,
+                     until=lambda recs: {r.key for r in recs} >= wanted, timeout=150)  # fmt: skip
     assert second.alive(), second.output()[-3000:]
     ids = [r.key for r in out]
     assert set(ids) == {e["id"] for e in sent}, "events lost after a crash"

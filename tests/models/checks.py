@@ -10,7 +10,8 @@ import orjson
 import pandas as pd
 
 from streamscore.models.artifact import LoadedModel
-from streamscore.models.features import rows_to_frame, to_model_frame, validate_row
+from streamscore.models.batch import validate_batch
+from streamscore.models.features import FeatureError, rows_to_frame, to_model_frame, validate_row
 from streamscore.models.scoring import proba_column, score_frame
 
 
@@ -79,6 +80,42 @@ def check_unseen_category_is_scored(model: LoadedModel, data: pd.DataFrame) -> N
     assert np.isclose(proba.sum(), 1.0)
 
 
+def check_micro_batch_path_equals_frame_path(model: LoadedModel, data: pd.DataFrame) -> None:
+    # the stream validates columns and preprocesses with numpy; the result must be the
+    # bits of the frame path, also with missing values and unseen categories
+    events = [orjson.loads(orjson.dumps(_jsonable(r))) for r in data.to_dict("records")[:80]]
+    for i, event in enumerate(events[::9]):
+        name = model.schema.names[i % len(model.schema.names)]
+        event[name] = None
+    for name in model.schema.categorical:
+        events[3][name] = "never-seen-in-training"
+    assert model.compiled, "the pipeline should preprocess micro-batches with numpy"
+    batch, refused = validate_batch(events, model.schema)
+    assert refused == [] and len(batch) == len(events)
+    frame = rows_to_frame([validate_row(e, model.schema) for e in events], model.schema)
+    assert np.array_equal(model.predict_proba_batch(batch), model.predict_proba(frame))
+
+
+def check_batch_validation_equals_row_validation(model: LoadedModel, data: pd.DataFrame) -> None:
+    events = [orjson.loads(orjson.dumps(_jsonable(r))) for r in data.to_dict("records")[:40]]
+    bad_values = ["3.5", True, [1], {"a": 1}, 2.5, "x"]
+    for i, event in enumerate(events[::4]):
+        feature = model.schema.features[i % len(model.schema.features)]
+        event[feature.name] = bad_values[i % len(bad_values)]
+    del events[5][model.schema.names[0]]
+    expected_ok, expected_bad = [], []
+    for i, event in enumerate(events):
+        try:
+            expected_ok.append((i, validate_row(event, model.schema)))
+        except FeatureError as exc:
+            expected_bad.append((i, str(exc)))
+    batch, refused = validate_batch(events, model.schema)
+    assert refused == expected_bad
+    assert batch.rows == [i for i, _ in expected_ok]
+    for position, (_, row) in enumerate(expected_ok):
+        assert batch.row_dict(position) == row
+
+
 def _jsonable(record: dict) -> dict:
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
 
@@ -91,4 +128,6 @@ CHECKS = [
     check_stream_equals_offline,
     check_missing_values_are_imputed,
     check_unseen_category_is_scored,
+    check_micro_batch_path_equals_frame_path,
+    check_batch_validation_equals_row_validation,
 ]

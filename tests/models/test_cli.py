@@ -10,6 +10,7 @@ import orjson
 import pandas as pd
 import pytest
 
+from streamscore.ground.config import get_settings
 from streamscore.ground.tables import read_table
 from streamscore.models.registry import Registry
 
@@ -135,3 +136,18 @@ def test_real_process_prints_no_traceback(tmp_path):
     assert proc.stderr.strip() == (
         "error: target column 'y' has a single class ('a'): a classifier needs at least two"
     )
+
+
+def test_promote_without_a_broker_changes_nothing_and_says_so(cli, bc_csv, tmp_path, monkeypatch):
+    from streamscore.ground.kafka.local import free_port
+
+    cli("train", bc_csv, "--target", "target", "--model", "bc", "-e", "logreg")
+    cli("train", bc_csv, "--target", "target", "--model", "bc", "-e", "logreg")
+    monkeypatch.setenv("STREAMSCORE_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("STREAMSCORE_BROKER_TIMEOUT", "1")
+    get_settings.cache_clear()
+    result = cli("models", "promote", "bc", "2")
+    assert result.code == 1
+    assert result.err.startswith("error: nothing was promoted: no Kafka broker answered")
+    assert len(result.err.strip().splitlines()) == 1
+    assert Registry(tmp_path / "registry").current("bc") == "1"

@@ -172,7 +172,12 @@ class LocalKafka:
 
     def start(self, timeout: float = 120.0, log=print) -> str:
         """Start the broker (or reuse the running one) and return its bootstrap address."""
+        from streamscore.ground.config import Settings
         from streamscore.ground.kafka.admin import wait_for_broker
+
+        plain = Settings(
+            bootstrap_servers=self.bootstrap, security_protocol="PLAINTEXT", sasl_mechanism=None
+        )
 
         pid = self.running_pid()
         if pid is not None:
@@ -183,7 +188,7 @@ class LocalKafka:
                     f"(pid {pid}), not {self.port}; stop it first with `streamscore kafka down`"
                 )
             log(f"reusing the local Kafka broker (pid {pid})")
-            wait_for_broker(self.bootstrap, timeout=timeout)
+            wait_for_broker(plain, timeout=timeout)
             return self.bootstrap
         for p in (self.port, self.controller_port):
             if not port_is_free(p):
@@ -248,7 +253,7 @@ class LocalKafka:
         self.pid_file.write_text(f"{proc.pid} {self.port}\n")
         log(f"starting Apache Kafka {self.version} (pid {proc.pid}) on {self.bootstrap} ...")
         try:
-            wait_for_broker(self.bootstrap, timeout=timeout, alive=lambda: proc.poll() is None)
+            wait_for_broker(plain, timeout=timeout, alive=lambda: proc.poll() is None)
         except BrokerError as exc:
             self.stop()
             raise BrokerError(f"{exc}; broker log: {self.log_file}") from exc

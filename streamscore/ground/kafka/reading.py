@@ -1,119 +1,169 @@
-"""Read what the pipeline wrote, from a known starting point (for demo, bench, monitor).
+"""Reading a topic back, outside any consumer group (reading never moves anybody's offsets).
 
-Plain kafka-python, no consumer group: reading never moves anybody's offsets.
+One loop serves every reader: the demo and the bench reading what the pipeline
+wrote, ``dlq show``, the worker reading ``model-updates`` at start, ``tail`` and the
+tests. It reads from a start (``"beginning"``, ``"end"`` or offsets per
+partition) until the topic's end as it was when reading began, or until a
+predicate holds, and never past its deadline (honoured to within half a second).
+
+>>> Record("k", {"a": 1}, 0, 0, 3, b'{"a":1}').ref
+'0:3'
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from kafka import KafkaConsumer, TopicPartition
 
 from streamscore.ground.config import Settings
-from streamscore.ground.kafka.clients import kafka_python_options
+from streamscore.ground.errors import BrokerError
+from streamscore.ground.kafka import clients
+from streamscore.ground.times import Deadline
+
+POLL_MS = 500
+Start = Literal["beginning", "end"] | dict[int, int]
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """One record as read: the key as text, the value parsed as JSON (None if it is not)."""
+
     key: str | None
     value: Any
     timestamp_ms: int
     partition: int
     offset: int
+    raw: bytes | None
+
+    @property
+    def ref(self) -> str:
+        """Where the record sits: ``PARTITION:OFFSET``."""
+        return f"{self.partition}:{self.offset}"
+
+
+def _record(msg: Any, parse: bool = True) -> Record:
+    try:
+        value = orjson.loads(msg.value) if parse and msg.value is not None else None
+    except orjson.JSONDecodeError:
+        value = None
+    key = msg.key.decode(errors="replace") if msg.key is not None else None
+    return Record(key, value, msg.timestamp, msg.partition, msg.offset, msg.value)
+
+
+def _partitions(consumer: Any, topic: str, deadline: Deadline) -> list[int]:
+    # A topic created a moment ago may not be in this client's metadata yet.
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return sorted(found)
+        if deadline.expired:
+            return []
+        deadline.sleep(0.2)
 
 
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     """Current end offset of each partition of ``topic`` (empty if it does not exist)."""
-    consumer = KafkaConsumer(**kafka_python_options(settings), group_id=None)
+    from kafka import TopicPartition
+
+    consumer = clients.consumer(settings)
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = _partitions(consumer, topic, Deadline(settings.broker_timeout))
         tps = [TopicPartition(topic, p) for p in partitions]
         return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
     finally:
         consumer.close()
 
 
-def read_from(
+def iter_topic(
     settings: Settings,
     topic: str,
-    start: dict[int, int],
-    until: Callable[[list[Record]], bool],
+    start: Start = "beginning",
+    *,
     timeout: float,
-    on_progress: Callable[[int], None] | None = None,
-) -> list[Record]:
-    """Records after ``start`` (partition -> offset) until ``until(records)`` or ``timeout``."""
-    consumer = KafkaConsumer(
-        **kafka_python_options(settings), group_id=None, enable_auto_commit=False
-    )
-    records: list[Record] = []
+    to_end: bool = True,
+    must_exist: bool = False,
+    parse: bool = True,
+    **config: Any,
+) -> Iterator[Record]:
+    """Records of ``topic`` from ``start``, in each partition's order (``parse``: JSON values).
+
+    With ``to_end`` the iteration stops at the end offsets read when it began;
+    without, it follows the topic until ``timeout`` (``float("inf")``: for ever;
+    stop by leaving the loop). A missing topic yields nothing, or raises
+    :class:`BrokerError` with ``must_exist``.
+    """
+    for batch in polls(settings, topic, start, timeout=timeout, to_end=to_end,
+                       must_exist=must_exist, parse=parse, **config):  # fmt: skip
+        yield from batch
+
+
+def polls(
+    settings: Settings,
+    topic: str,
+    start: Start = "beginning",
+    *,
+    timeout: float,
+    to_end: bool = True,
+    must_exist: bool = False,
+    parse: bool = True,
+    **config: Any,
+) -> Iterator[list[Record]]:
+    """What each poll returned (possibly nothing), at least every half second."""
+    from kafka import TopicPartition
+
+    deadline = Deadline(timeout)
+    consumer = clients.consumer(settings, **config)
     try:
-        deadline = time.monotonic() + timeout
-        partitions: set[int] = set()
-        while not partitions and time.monotonic() < deadline:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            if not partitions:
-                time.sleep(0.5)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        partitions = _partitions(consumer, topic, Deadline(min(timeout, settings.broker_timeout)))
+        if not partitions:
+            if must_exist:
+                raise BrokerError(f"topic {topic!r} does not exist on {settings.bootstrap}")
+            return
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, start.get(tp.partition, 0))
-        while not until(records) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                for msg in batch:
-                    try:
-                        value = orjson.loads(msg.value)
-                    except orjson.JSONDecodeError:
-                        value = None
-                    key = msg.key.decode(errors="replace") if msg.key is not None else None
-                    records.append(Record(key, value, msg.timestamp, msg.partition, msg.offset))
-            if on_progress is not None:
-                on_progress(len(records))
+        if start == "beginning":
+            consumer.seek_to_beginning(*tps)
+        elif start == "end":
+            consumer.seek_to_end(*tps)
+        else:
+            for tp in tps:
+                consumer.seek(tp, start.get(tp.partition, 0))
+        end = consumer.end_offsets(tps) if to_end else {}
+        while not deadline.expired:
+            if to_end and all(consumer.position(tp) >= end[tp] for tp in tps):
+                return
+            wait = max(1, int(min(POLL_MS, deadline.remaining() * 1000)))
+            yield [
+                _record(msg, parse)
+                for tp, messages in consumer.poll(timeout_ms=wait).items()
+                for msg in messages
+                if not to_end or msg.offset < end[tp]
+            ]
     finally:
         consumer.close()
+
+
+def read_topic(
+    settings: Settings,
+    topic: str,
+    start: Start = "beginning",
+    *,
+    timeout: float,
+    until: Callable[[list[Record]], bool] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    **config: Any,
+) -> list[Record]:
+    """Records of ``topic`` from ``start`` to its current end, or (with ``until``) following
+    the topic until ``until(records)`` holds (asked after every poll, also an empty one);
+    never past ``timeout`` seconds."""
+    records: list[Record] = []
+    for batch in polls(settings, topic, start, timeout=timeout, to_end=until is None, **config):
+        records.extend(batch)
+        if on_progress is not None:
+            on_progress(len(records))
+        if until is not None and until(records):
+            break
     return records
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile; nan for no values.
-
-    >>> percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 99)
-    (2, 4)
-    """
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, int(-(-q * len(ordered) // 100)))
-    return ordered[rank - 1]
-
-
-def worker_metric(port: int, name: str, host: str = "127.0.0.1") -> float | None:
-    """A value from a worker's ``/metrics`` (None while the endpoint is not up)."""
-    import urllib.request
-
-    try:
-        body = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5).read()
-    except OSError:
-        return None
-    for line in body.decode().splitlines():
-        if line.startswith((name + " ", name + "{")):
-            return float(line.split()[-1])
-    return None
-
-
-def wait_worker_ready(port: int, alive: Callable[[], bool], timeout: float = 120.0) -> None:
-    """Block until the worker on ``port`` has partitions of the events topic assigned."""
-    from streamscore.ground.errors import StreamscoreError
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            raise StreamscoreError("the worker exited during start-up")
-        assigned = worker_metric(port, "streamscore_assigned_partitions")
-        if assigned is not None and assigned > 0:
-            return
-        time.sleep(0.3)
-    raise StreamscoreError(f"the worker had no partitions assigned after {timeout:.0f} s")

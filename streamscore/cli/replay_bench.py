@@ -2,7 +2,7 @@
 
 Run it against a broker of your choice (never assert speed in tests)::
 
-    STREAMSCORE_BOOTSTRAP_SERVERS=127.0.0.1:9092 python -m producers.bench --rows 200000
+    python -m streamscore.cli.replay_bench --rows 200000
 
 It writes a Parquet file of ``--rows`` rows with 10 float features, then, in the
 same process and with the same producer settings:
@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pandas as pd
-from kafka import KafkaProducer
 
 from streamscore.ground.config import Settings, get_settings
-from streamscore.ground.kafka.clients import kafka_python_options
-
-from .replay import replay
-from .sender import ProducerOptions, ensure_topics
+from streamscore.ground.kafka import clients
+from streamscore.ground.kafka.admin import create_topics
+from streamscore.producers.replay import replay
+from streamscore.producers.sender import ProducerOptions
 
 
 def make_parquet(path: Path, rows: int, features: int = 10, seed: int = 0) -> Path:
@@ -55,8 +54,8 @@ def raw_rate(settings: Settings, path: Path, options: ProducerOptions) -> float:
     values = [orjson.dumps({**dict(zip(names, r, strict=True)), "id": f"b-{i}"}) for i, r in rows]
     keys = [f"b-{i}".encode() for i in range(len(values))]
     topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
-    ensure_topics(settings, [topic])
-    producer = KafkaProducer(**kafka_python_options(settings), **options.kafka_config())
+    create_topics(settings, [topic])
+    producer = clients.producer(settings, **options.kafka_config(settings.broker_timeout))
     try:
         producer.partitions_for(topic)
         send = producer.send
@@ -72,7 +71,7 @@ def raw_rate(settings: Settings, path: Path, options: ProducerOptions) -> float:
 def replay_rate(settings: Settings, path: Path, options: ProducerOptions) -> float:
     """Events/s of ``replay --max`` (reading, encoding, sending, flushing)."""
     topic = f"bench-replay-{uuid.uuid4().hex[:8]}"
-    ensure_topics(settings, [topic])
+    create_topics(settings, [topic])
     stats = replay(settings, path, max_speed=True, topic=topic, progress=False, producer=options)
     return stats.events_per_second
 
@@ -94,8 +93,9 @@ def main(argv: list[str] | None = None) -> None:
             ours.append(replay_rate(settings, path, options))
     best_raw, best_ours = max(raw), max(ours)
     print(f"broker            {settings.bootstrap}")
+    codec = options.kafka_config(settings.broker_timeout)["compression_type"]
     print(f"rows x features   {args.rows:,} x 10 (Parquet), acks=all, compression="
-          f"{options.kafka_config()['compression_type']}, linger_ms={args.linger_ms}")  # fmt: skip
+          f"{codec}, linger_ms={args.linger_ms}")  # fmt: skip
     print(f"raw kafka-python  {best_raw:>10,.0f} events/s  (rounds: {_fmt(raw)})")
     print(f"replay --max      {best_ours:>10,.0f} events/s  (rounds: {_fmt(ours)})")
     print(f"ratio             {best_ours / best_raw:>10.2f}")
