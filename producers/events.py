@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from streamscore.ground.errors import DataError
+from streamscore.ground.jsonrows import each_text, json_objects, number_texts
 from streamscore.ground.times import column_ms
 
 
@@ -80,30 +80,17 @@ def encode(chunk: pd.DataFrame, layout: Layout, id_prefix: str) -> EncodedChunk:
     return EncodedChunk(chunk.index, [i.encode() for i in ids], values, ts_ms, labels)
 
 
-def json_objects(names: list[str], texts: list[list[bytes]]) -> list[bytes]:
-    """JSON objects from per-column JSON texts: one C-level ``%`` per row.
-
-    >>> json_objects(["a", "b%"], [[b"1", b"2.5"], [b'"x"', b"null"]])
-    [b'{"a":1,"b%":"x"}', b'{"a":2.5,"b%":null}']
-    """
-    fields = (orjson.dumps(n).replace(b"%", b"%%") + b":%s" for n in names)
-    template = b"{" + b",".join(fields) + b"}"
-    return [template % row for row in zip(*texts, strict=True)]
-
-
 def _json_texts(values: pd.Series) -> list[bytes]:
     """The JSON text of each value of a column (the same bytes orjson writes in an object)."""
     plain = plain_values(values)
     dtype = values.dtype
     if plain and isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-        # numbers and booleans never contain a comma: dump the column once and split
-        return orjson.dumps(plain)[1:-1].split(b",")
+        return number_texts(plain)  # numbers and booleans never contain a comma
     return _json_each(plain)
 
 
 def _json_each(plain: list) -> list[bytes]:
-    dumps, opt = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
-    return [dumps(v, default=_fallback, option=opt) for v in plain]
+    return each_text(plain, default=_fallback)
 
 
 def _ids(chunk: pd.DataFrame, id_col: str | None, prefix: str) -> list[str]:

@@ -11,10 +11,12 @@ from streamscore.ground.kafka.clients import faust_credentials
 def create_app(settings: Settings) -> faust.App:
     """A Faust app whose consumer group is ``settings.app_id``.
 
-    Values travel as raw bytes: decoding is ours (orjson, per micro-batch), so a
-    payload that is not JSON becomes a dead letter instead of a crashed agent.
+    The broker URL scheme ``streamscore://`` selects Faust's aiokafka transport with
+    the batching consumer of :mod:`streamscore.streams.batching`. Values travel as
+    raw bytes: decoding is ours (per micro-batch), so a payload that is not JSON
+    becomes a dead letter instead of a crashed agent.
     """
-    brokers = [f"kafka://{server}" for server in settings.bootstrap.split(",")]
+    brokers = [f"streamscore://{server}" for server in settings.bootstrap.split(",")]
     return faust.App(
         settings.app_id,
         broker=brokers,
@@ -32,10 +34,12 @@ def create_app(settings: Settings) -> faust.App:
         web_in_thread=False,
         key_serializer="raw",
         value_serializer="raw",
-        broker_max_poll_records=max(settings.batch_size, 500),
-        stream_buffer_maxsize=max(4 * settings.batch_size, 4096),
-        producer_linger=0.005,
-        producer_max_batch_size=256 * 1024,
+        # a fetch is a micro-batch: its size bounds the batch (and its latency)
+        broker_max_poll_records=settings.batch_size,
+        stream_buffer_maxsize=4,
+        producer_linger=0.0,  # a batch is sent whole as soon as it is scored
+        producer_max_batch_size=1024 * 1024,
+        producer_max_request_size=4 * 1024 * 1024,
         broker_commit_every=max(settings.batch_size, 1000),
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout,

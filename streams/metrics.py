@@ -1,11 +1,66 @@
-"""Prometheus metrics of a worker, served at ``/metrics`` on its web endpoint."""
+"""Prometheus metrics of a worker, served at ``/metrics`` on its web endpoint.
+
+Everything is observed once per batch. The per-event latency histogram is a
+:class:`BatchHistogram`: prometheus-client's ``Histogram.observe`` takes a lock
+and walks the buckets for every value (about 1 µs an event, measured), where one
+``np.searchsorted`` + ``np.bincount`` adds a whole batch; it is exposed exactly
+like a client-library histogram (``_bucket``, ``_sum``, ``_count``).
+
+>>> h = BatchHistogram("lat", "latency", buckets=(0.1, 1.0))
+>>> h.observe_many(np.array([0.05, 0.5, 0.5, 3.0]))
+>>> [(s.name, s.labels.get("le"), s.value) for s in next(iter(h.collect())).samples]
+[('lat_bucket', '0.1', 1.0), ('lat_bucket', '1.0', 3.0), ('lat_bucket', '+Inf', 4.0), \
+('lat_count', None, 4.0), ('lat_sum', None, 4.05)]
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+
+
+class BatchHistogram(Collector):
+    """A histogram fed a numpy array at a time."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = np.asarray(buckets, dtype=np.float64)
+        self.counts = np.zeros(len(buckets) + 1, dtype=np.int64)
+        self.total = 0.0
+        self._lock = threading.Lock()  # /metrics may be read from another thread
+
+    def observe_many(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        slots = np.searchsorted(self.bounds, values, side="left")  # le: value <= bound
+        add = np.bincount(slots, minlength=len(self.counts))
+        with self._lock:
+            self.counts += add
+            self.total += float(values.sum())
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self._lock:
+            cumulative = np.cumsum(self.counts).tolist()
+            total = self.total
+        buckets = [
+            (_le(b), float(c)) for b, c in zip(self.bounds.tolist(), cumulative, strict=False)
+        ]
+        buckets.append(("+Inf", float(cumulative[-1])))
+        family = HistogramMetricFamily(self.name, self.documentation)
+        family.add_metric([], buckets, round(total, 9))
+        yield family
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
 
 
 class WorkerMetrics:
@@ -31,22 +86,22 @@ class WorkerMetrics:
         )
         self.batch_size = Histogram(
             "streamscore_batch_size",
-            "Events per scored micro-batch.",
+            "Events per scored micro-batch (what one fetch returned).",
             buckets=BATCH_BUCKETS,
             registry=r,
         )
         self.batch_seconds = Histogram(
             "streamscore_batch_seconds",
-            "Time to decode, validate and score one micro-batch.",
+            "Time to decode, validate, score and deliver one micro-batch.",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.latency = Histogram(
+        self.latency = BatchHistogram(
             "streamscore_scoring_latency_seconds",
-            "Event produce time (Kafka record timestamp) to prediction written.",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+            "Event produce time (Kafka record timestamp) to prediction delivered.",
+            LATENCY_BUCKETS,
         )
+        r.register(self.latency)
         self.lag = Gauge(
             "streamscore_consumer_lag",
             "Events on the events topic not yet processed, per partition.",

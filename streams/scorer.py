@@ -1,44 +1,84 @@
-"""Score a micro-batch of raw events: decode, validate, one ``predict_proba`` call.
+"""Score a micro-batch of raw events: decode, validate by column, one ``predict_proba`` call.
 
 Pure and synchronous (no Kafka, no event loop), so the score agent stays a thin
 loop and this logic is tested directly. A failure is routed, not raised: each
-event ends as exactly one prediction or one dead letter.
+event ends as exactly one prediction or one dead letter. Per event only what
+must be per event runs in Python (decoding the JSON, reading the id and ``ts``);
+validation, preprocessing, the model and the encoding of the predictions work
+on whole columns (:mod:`streamscore.models.batch`, :mod:`streamscore.models.compiled`,
+:mod:`streamscore.ground.jsonrows`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
 
+from streamscore.ground.jsonrows import each_text, json_objects, number_texts
 from streamscore.ground.times import now_ms, parse_ms
-from streamscore.models.features import FeatureError, rows_to_frame, validate_row
+from streamscore.models.artifact import LoadedModel
+from streamscore.models.batch import FeatureBatch, validate_batch
 from streamscore.streams.records import dead_letter
 
+PREDICTION_FIELDS = (
+    "id", "model", "version", "prediction", "proba", "online", "event_ts", "scored_ts",
+)  # fmt: skip
 
-@dataclass(frozen=True, slots=True)
-class RawEvent:
-    """One record as it came off the events topic."""
+
+class Record(Protocol):
+    """A consumed record (aiokafka's ``ConsumerRecord`` has these attributes)."""
 
     key: bytes | None
     value: bytes | None
     topic: str
     partition: int
     offset: int
-    timestamp_ms: int
+    timestamp: int  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A record built by hand (tests, dead-letter replays), shaped like a consumed one."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+
+@dataclass
+class Scored:
+    """The accepted events of a batch, row-aligned, for the stages after scoring."""
+
+    features: FeatureBatch
+    ids: list[str]
+    event_ts: np.ndarray
+    partitions: np.ndarray
+    offsets: np.ndarray
+    proba: np.ndarray
 
 
 @dataclass
 class Outcome:
-    """What a batch became: ``(key, value)`` pairs for each output topic."""
+    """What a batch became: outputs grouped by the partition their event came from."""
 
-    model: Any = None  # the version that scored this batch (a swap may follow at once)
-    predictions: list[tuple[bytes, bytes]] = field(default_factory=list)
-    dead_letters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
-    dead_by_stage: dict[str, int] = field(default_factory=dict)
+    model: LoadedModel  # the version that scored this batch (a swap may follow at once)
+    events: int = 0
+    predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    dead_letters: dict[int, list[tuple[bytes | None, bytes]]] = field(default_factory=dict)
+    dead_by_stage: Counter[str] = field(default_factory=Counter)
+    scored: Scored | None = None
+
+    @property
+    def n_predictions(self) -> int:
+        return sum(len(v) for v in self.predictions.values())
 
 
 class Rejected(Exception):
@@ -50,118 +90,110 @@ class Rejected(Exception):
 class Scorer:
     """Holds the current model; :meth:`swap` replaces it between batches."""
 
-    def __init__(self, model: Any, max_event_bytes: int = 1_000_000) -> None:
+    def __init__(self, model: LoadedModel, max_event_bytes: int = 1_000_000) -> None:
         self.model = model
         self.max_event_bytes = max_event_bytes
 
-    def swap(self, model: Any) -> None:
+    def swap(self, model: LoadedModel) -> None:
         # One reference assignment: a batch in progress keeps the model it started with.
         self.model = model
 
-    def score(self, events: Sequence[RawEvent]) -> Outcome:
+    def score(self, events: Sequence[Record]) -> Outcome:
         model = self.model  # the same version for the whole batch
-        outcome = Outcome(model=model)
-        accepted: list[tuple[RawEvent, str, int, dict[str, Any]]] = []
-        for event in events:
-            try:
-                accepted.append((event, *self._admit(event, model)))
-            except Rejected as exc:
-                self._reject(outcome, event, exc.stage, str(exc))
-        if accepted:
-            self._predict(model, accepted, outcome)
+        outcome = Outcome(model=model, events=len(events))
+        kept, payloads, ids, times = self._decode(events, outcome)
+        batch, refused = validate_batch(payloads, model.schema)
+        for position, reason in refused:
+            self._reject(outcome, kept[position], "validate", reason)
+        if len(batch):
+            rows = batch.rows
+            accepted = [kept[i] for i in rows]
+            self._predict(model, batch, accepted, [ids[i] for i in rows],
+                          [times[i] for i in rows], outcome)  # fmt: skip
         return outcome
 
     # --- stages ---------------------------------------------------------------
-    def _admit(self, event: RawEvent, model: Any) -> tuple[str, int, dict[str, Any]]:
-        """Decode and validate one event: ``(id, event_ts, features)`` or Rejected."""
-        raw = event.value
-        if raw is None:
-            raise Rejected("decode", "event has no value (a tombstone)")
-        if len(raw) > self.max_event_bytes:
-            raise Rejected(
-                "decode",
-                f"event is {len(raw)} bytes, over the limit of {self.max_event_bytes} "
-                "(STREAMSCORE_MAX_EVENT_BYTES)",
-            )
-        try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise Rejected("decode", f"not UTF-8 JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise Rejected("decode", f"event must be a JSON object, got {type(payload).__name__}")
-        event_id = self._event_id(event, payload)
-        ts = payload.get("ts")
-        try:
-            event_ts = event.timestamp_ms if ts is None else parse_ms(ts)
-        except ValueError as exc:
-            raise Rejected("validate", str(exc)) from None
-        try:
-            features = validate_row(payload, model.schema)
-        except FeatureError as exc:
-            raise Rejected("validate", str(exc)) from None
-        return event_id, event_ts, features
-
-    @staticmethod
-    def _event_id(event: RawEvent, payload: dict[str, Any]) -> str:
-        # The key is the id (it decides the partition); the payload's id is a fallback,
-        # and an event with neither gets its coordinates, which are unique and stable.
-        if event.key is not None:
+    def _decode(
+        self, events: Sequence[Record], outcome: Outcome
+    ) -> tuple[list[Record], list[dict[str, Any]], list[str], list[int]]:
+        kept: list[Record] = []
+        payloads: list[dict[str, Any]] = []
+        ids: list[str] = []
+        times: list[int] = []
+        loads, limit = orjson.loads, self.max_event_bytes
+        for event in events:
             try:
-                return event.key.decode("utf-8")
-            except UnicodeDecodeError:
-                raise Rejected("decode", "key is not UTF-8") from None
-        if payload.get("id") is not None:
-            return str(payload["id"])
-        return f"{event.topic}:{event.partition}:{event.offset}"
+                raw = event.value
+                if raw is None:
+                    raise Rejected("decode", "event has no value (a tombstone)")
+                if len(raw) > limit:
+                    raise Rejected(
+                        "decode",
+                        f"event is {len(raw)} bytes, over the limit of {limit} "
+                        "(STREAMSCORE_MAX_EVENT_BYTES)",
+                    )
+                try:
+                    payload = loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    raise Rejected("decode", f"not UTF-8 JSON: {exc}") from None
+                if type(payload) is not dict:
+                    kind = type(payload).__name__
+                    raise Rejected("decode", f"event must be a JSON object, got {kind}")
+                event_id = _event_id(event, payload)
+                ts = payload.get("ts")
+                try:
+                    event_ts = event.timestamp if ts is None else parse_ms(ts)
+                except ValueError as exc:
+                    raise Rejected("validate", str(exc)) from None
+            except Rejected as exc:
+                self._reject(outcome, event, exc.stage, str(exc))
+                continue
+            kept.append(event)
+            payloads.append(payload)
+            ids.append(event_id)
+            times.append(event_ts)
+        return kept, payloads, ids, times
 
     def _predict(
         self,
-        model: Any,
-        accepted: list[tuple[RawEvent, str, int, dict[str, Any]]],
+        model: LoadedModel,
+        batch: FeatureBatch,
+        accepted: list[Record],
+        ids: list[str],
+        times: list[int],
         outcome: Outcome,
     ) -> None:
         try:
-            proba = model.predict_proba(rows_to_frame([a[3] for a in accepted], model.schema))
+            proba = model.predict_proba_batch(batch)
         except Exception:
             # One row the model cannot take must not cost the batch: score row by row.
-            for item in accepted:
+            good, rows = [], []
+            for i in range(len(batch)):
                 try:
-                    proba = model.predict_proba(rows_to_frame([item[3]], model.schema))
+                    rows.append(model.predict_proba_batch(batch.take([i]))[0])
+                    good.append(i)
                 except Exception as exc:  # noqa: BLE001 - routed to the dead-letter topic
-                    self._reject(outcome, item[0], "score", f"model failed: {exc!r}")
-                else:
-                    self._emit(model, [item], proba, outcome)
-            return
-        self._emit(model, accepted, proba, outcome)
+                    self._reject(outcome, accepted[i], "score", f"model failed: {exc!r}")
+            if not good:
+                return
+            batch, proba = batch.take(good), np.vstack(rows)
+            accepted = [accepted[i] for i in good]
+            ids, times = [ids[i] for i in good], [times[i] for i in good]
+        outcome.scored = Scored(
+            features=batch,
+            ids=ids,
+            event_ts=np.asarray(times, dtype=np.int64),
+            partitions=np.fromiter((e.partition for e in accepted), np.int64, len(accepted)),
+            offsets=np.fromiter((e.offset for e in accepted), np.int64, len(accepted)),
+            proba=proba,
+        )
+        values = prediction_records(model, ids, proba, times, online=None)
+        by_partition = outcome.predictions
+        for event, event_id, value in zip(accepted, ids, values, strict=True):
+            by_partition.setdefault(event.partition, []).append((event_id.encode(), value))
 
     @staticmethod
-    def _emit(
-        model: Any,
-        accepted: list[tuple[RawEvent, str, int, dict[str, Any]]],
-        proba: np.ndarray,
-        outcome: Outcome,
-    ) -> None:
-        labels = [c.item() if hasattr(c, "item") else c for c in model.classes]
-        classes = [str(c) for c in labels]
-        winners = proba.argmax(axis=1)
-        scored_ts = now_ms()
-        for (_event, event_id, event_ts, _), row, best in zip(
-            accepted, proba.tolist(), winners.tolist(), strict=True
-        ):
-            record = {
-                "id": event_id,
-                "model": model.name,
-                "version": model.version,
-                "prediction": labels[best],
-                "proba": dict(zip(classes, row, strict=True)),
-                "online": None,
-                "event_ts": event_ts,
-                "scored_ts": scored_ts,
-            }
-            outcome.predictions.append((event_id.encode(), orjson.dumps(record)))
-
-    @staticmethod
-    def _reject(outcome: Outcome, event: RawEvent, stage: str, reason: str) -> None:
+    def _reject(outcome: Outcome, event: Record, stage: str, reason: str) -> None:
         letter = dead_letter(
             event.value,
             key=event.key,
@@ -171,5 +203,49 @@ class Scorer:
             partition=event.partition,
             offset=event.offset,
         )
-        outcome.dead_letters.append((event.key, letter))
-        outcome.dead_by_stage[stage] = outcome.dead_by_stage.get(stage, 0) + 1
+        outcome.dead_letters.setdefault(event.partition, []).append((event.key, letter))
+        outcome.dead_by_stage[stage] += 1
+
+
+def _event_id(event: Record, payload: dict[str, Any]) -> str:
+    # The key is the id (it decides the partition); the payload's id is a fallback,
+    # and an event with neither gets its coordinates, which are unique and stable.
+    if event.key is not None:
+        try:
+            return event.key.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejected("decode", "key is not UTF-8") from None
+    if payload.get("id") is not None:
+        return str(payload["id"])
+    return f"{event.topic}:{event.partition}:{event.offset}"
+
+
+def prediction_records(
+    model: LoadedModel,
+    ids: list[str],
+    proba: np.ndarray,
+    event_ts: list[int],
+    online: list[bytes] | None,
+) -> list[bytes]:
+    """The ``predictions`` values (README, "Topics"), encoded a column at a time.
+
+    ``online`` holds each row's ``online`` object as JSON text (None: ``null`` for all).
+    """
+    n = len(ids)
+    labels = [c.item() if hasattr(c, "item") else c for c in model.classes]
+    label_texts = [orjson.dumps(label) for label in labels]
+    winners = proba.argmax(axis=1).tolist()
+    probas = json_objects(
+        [str(c) for c in labels], [number_texts(proba[:, j].tolist()) for j in range(len(labels))]
+    )
+    columns = [
+        each_text(ids),
+        [orjson.dumps(model.name)] * n,
+        [orjson.dumps(model.version)] * n,
+        [label_texts[w] for w in winners],
+        probas,
+        online if online is not None else [b"null"] * n,
+        number_texts(event_ts),
+        [str(now_ms()).encode()] * n,
+    ]
+    return json_objects(PREDICTION_FIELDS, columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
 from threadpoolctl import threadpool_limits
@@ -77,4 +78,34 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     async def follow_model_updates() -> None:
         await model_updates.follow_updates(settings, name, swap_in, offsets)
 
+    announce_readiness(app, settings, scorer)
     return app
+
+
+def announce_readiness(app: faust.App, settings: Settings, scorer: Scorer) -> None:
+    """One line when the worker first holds partitions (it is scoring), one per later change."""
+    said: list[bool] = []
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[Any] = args[0] if args else kwargs.get("assigned", set())
+        mine = sorted(tp.partition for tp in assigned if tp.topic == settings.events_topic)
+        if said:
+            log.info("now scoring partitions %s of %s", mine, settings.events_topic)
+            return
+        said.append(True)
+        model = scorer.model
+        log.info(
+            "ready: scoring %s partitions %s with %s/%s%s in group %s; predictions -> %s, "
+            "dead letters -> %s; metrics http://%s:%s/metrics",
+            settings.events_topic,
+            mine,
+            model.name,
+            model.version,
+            "" if model.compiled else " (pandas path)",
+            settings.app_id,
+            settings.predictions_topic,
+            settings.dlq_topic,
+            settings.web_host,
+            settings.web_port,
+        )

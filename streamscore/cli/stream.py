@@ -7,6 +7,7 @@ import typer
 from streamscore.ground.config import get_settings
 
 dlq_app = typer.Typer(help="Inspect and re-send dead letters (events-dlq).")
+_LEVELS = {"debug": 10, "info": 20, "warn": 20, "error": 40}  # warn: our info lines still show
 
 
 def worker(
@@ -18,11 +19,22 @@ def worker(
     ),
 ) -> None:
     """Run a Faust worker: score every event, dead-letter bad ones, follow model promotions."""
+    import logging
+
     from faust import Worker
 
     from streamscore.streams.worker import build_worker
 
     settings = get_settings()
+    # Faust and its libraries log at STREAMSCORE_LOG_LEVEL; the worker's own few lines
+    # (ready, model swaps, refused updates) at info unless that level is error. Our
+    # logger has its own handler: Faust's handler drops records below its level.
+    ours = logging.getLogger("streamscore")
+    ours.setLevel(min(logging.INFO, _LEVELS[settings.log_level]))
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] %(levelname)s %(message)s"))
+    ours.addHandler(handler)
+    ours.propagate = False
     if web_port is not None:
         settings = settings.model_copy(update={"web_port": web_port})
     app = build_worker(settings, model)

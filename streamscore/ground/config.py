@@ -106,9 +106,12 @@ class Settings(BaseSettings):
         description="Seconds without heartbeats before Kafka declares a worker dead and "
         "gives its partitions to the others (how long a crashed worker's events wait).",
     )
-    batch_size: int = Field(1000, ge=1, description="Largest micro-batch scored at once.")
-    batch_timeout: float = Field(
-        0.01, gt=0, description="Seconds to wait to fill a micro-batch before scoring it."
+    batch_size: int = Field(
+        2000,
+        ge=1,
+        description="Largest micro-batch: the most records one fetch returns (max.poll.records). "
+        "A fetch returns what has arrived, so a quiet stream is scored at once in small "
+        "batches and a backlog in large ones.",
     )
     model_threads: int = Field(
         1,

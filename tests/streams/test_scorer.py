@@ -18,6 +18,11 @@ def model(tmp_path_factory):
     return train_model(tmp_path_factory.mktemp("registry"))
 
 
+def flat(by_partition: dict) -> list:
+    """Outputs of every partition, in partition order."""
+    return [item for partition in sorted(by_partition) for item in by_partition[partition]]
+
+
 def raw(value, key=None, offset=0, ts=1_700_000_000_000) -> RawEvent:
     if isinstance(value, dict | list):
         value = orjson.dumps(value)
@@ -27,10 +32,10 @@ def raw(value, key=None, offset=0, ts=1_700_000_000_000) -> RawEvent:
 def test_each_event_gets_one_prediction_in_input_order(model):
     sent = events(50)
     out = Scorer(model).score([raw(e, key=e["id"].encode(), offset=i) for i, e in enumerate(sent)])
-    assert not out.dead_letters
-    got = [orjson.loads(v) for _, v in out.predictions]
+    assert not flat(out.dead_letters)
+    got = [orjson.loads(v) for _, v in flat(out.predictions)]
     assert [p["id"] for p in got] == [e["id"] for e in sent]
-    assert [k.decode() for k, _ in out.predictions] == [e["id"] for e in sent]
+    assert [k.decode() for k, _ in flat(out.predictions)] == [e["id"] for e in sent]
     for p in got:
         assert p["model"] == "m" and p["version"] == model.version
         assert set(p["proba"]) == {"no", "yes"}
@@ -42,7 +47,7 @@ def test_each_event_gets_one_prediction_in_input_order(model):
 def test_batch_probabilities_equal_one_row_at_a_time(model):
     sent = events(30)
     batch = Scorer(model).score([raw(e) for e in sent])
-    for event, (_, value) in zip(sent, batch.predictions, strict=True):
+    for event, (_, value) in zip(sent, flat(batch.predictions), strict=True):
         alone = model.predict_proba(
             rows_to_frame([validate_row(event, model.schema)], model.schema)
         )
@@ -69,9 +74,9 @@ BAD = [
 @pytest.mark.parametrize(("payload", "stage", "reason"), BAD)
 def test_bad_event_is_dead_lettered_with_reason_and_original_bytes(model, payload, stage, reason):
     out = Scorer(model).score([raw(GOOD, offset=1), raw(payload, key=b"k", offset=2)])
-    assert len(out.predictions) == 1  # the good neighbour is still scored
-    assert len(out.dead_letters) == 1
-    key, letter = out.dead_letters[0]
+    assert len(flat(out.predictions)) == 1  # the good neighbour is still scored
+    assert len(flat(out.dead_letters)) == 1
+    key, letter = flat(out.dead_letters)[0]
     body = orjson.loads(letter)
     assert key == b"k"
     assert body["stage"] == stage
@@ -83,26 +88,26 @@ def test_bad_event_is_dead_lettered_with_reason_and_original_bytes(model, payloa
 
 def test_too_large_event_is_dead_lettered(model):
     out = Scorer(model, max_event_bytes=100).score([raw({**GOOD, "note": "x" * 200})])
-    assert not out.predictions
-    assert "over the limit of 100" in orjson.loads(out.dead_letters[0][1])["error"]
+    assert not flat(out.predictions)
+    assert "over the limit of 100" in orjson.loads(flat(out.dead_letters)[0][1])["error"]
 
 
 def test_extra_fields_null_and_unseen_category_are_accepted(model):
     event = {**GOOD, "x2": None, "color": "purple", "extra": {"nested": 1}}
     out = Scorer(model).score([raw(event)])
-    assert len(out.predictions) == 1 and not out.dead_letters
+    assert len(flat(out.predictions)) == 1 and not flat(out.dead_letters)
 
 
 def test_id_comes_from_key_then_payload_then_coordinates(model):
     out = Scorer(model).score(
         [raw({**GOOD, "id": "p"}, key=b"k"), raw({**GOOD, "id": "p"}), raw(GOOD, offset=9)]
     )
-    assert [orjson.loads(v)["id"] for _, v in out.predictions] == ["k", "p", "events:0:9"]
+    assert [orjson.loads(v)["id"] for _, v in flat(out.predictions)] == ["k", "p", "events:0:9"]
 
 
 def test_iso_timestamp_becomes_epoch_ms(model):
     out = Scorer(model).score([raw({**GOOD, "ts": "2024-01-01T00:00:00Z"})])
-    assert orjson.loads(out.predictions[0][1])["event_ts"] == 1_704_067_200_000
+    assert orjson.loads(flat(out.predictions)[0][1])["event_ts"] == 1_704_067_200_000
 
 
 def test_swap_takes_effect_from_the_next_batch(model):
@@ -112,5 +117,5 @@ def test_swap_takes_effect_from_the_next_batch(model):
     first = scorer.score([raw(GOOD)])
     scorer.swap(newer)
     second = scorer.score([raw(GOOD)])
-    assert orjson.loads(first.predictions[0][1])["version"] == model.version
-    assert orjson.loads(second.predictions[0][1])["version"] == newer.version
+    assert orjson.loads(flat(first.predictions)[0][1])["version"] == model.version
+    assert orjson.loads(flat(second.predictions)[0][1])["version"] == newer.version

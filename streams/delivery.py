@@ -1,0 +1,90 @@
+"""Deliver a batch's outputs: one producer batch per partition, then wait for the broker.
+
+aiokafka's ``send`` creates a future and a lookup per record (measured: 10.7 µs of
+CPU per record); ``create_batch`` / ``append`` / ``send_batch`` costs 1.2 µs. Outputs
+go to the partition their event came from: events and labels are co-partitioned
+by key, so a prediction lands where a keyed send would when the output topic has
+the same partition count (kept whatever partitioner the producer of the events
+used). An output topic with another count gets aiokafka's key partitioner.
+
+A batch counts as delivered only when the broker acknowledged every record
+(``acks`` of the app's producer: all replicas). A send that fails is retried,
+with the wait doubling up to 5 s, until it succeeds or the worker stops: a broker
+that is away holds the stream back (nothing is committed meanwhile), it never
+loses outputs; after a retry some may be written twice (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+RETRY_MAX_S = 5.0
+
+Outputs = dict[int, list[tuple[bytes | None, bytes]]]
+
+
+class Delivery:
+    """Sends outputs with an aiokafka producer (the Faust app's own)."""
+
+    def __init__(self, producer: Any, source_partitions: int) -> None:
+        self.producer = producer
+        self.source_partitions = source_partitions
+        self._counts: dict[str, int] = {}
+
+    async def send(self, outputs: dict[str, Outputs]) -> None:
+        """Deliver ``{topic: {source partition: [(key, value), ...]}}``, acknowledged."""
+        wait = 0.1
+        while True:
+            try:
+                futures = []
+                for topic, by_partition in outputs.items():
+                    futures += await self._send_topic(topic, by_partition)
+                if futures:
+                    await asyncio.gather(*futures)
+                return
+            except KafkaError as exc:
+                log.warning("outputs not delivered (%r); retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(2 * wait, RETRY_MAX_S)
+
+    async def _send_topic(self, topic: str, by_partition: Outputs) -> list[asyncio.Future]:
+        count = await self._partition_count(topic)
+        if count != self.source_partitions:
+            by_partition = self._by_key(topic, by_partition, count)
+        futures = []
+        for partition, records in by_partition.items():
+            batch = self.producer.create_batch()
+            for key, value in records:
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    futures.append(await self._close_and_send(batch, topic, partition))
+                    batch = self.producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+            futures.append(await self._close_and_send(batch, topic, partition))
+        return futures
+
+    async def _close_and_send(self, batch: Any, topic: str, partition: int) -> asyncio.Future:
+        batch.close()
+        return await self.producer.send_batch(batch, topic, partition=partition)
+
+    async def _partition_count(self, topic: str) -> int:
+        if topic not in self._counts:
+            partitions = await self.producer.partitions_for(topic)
+            self._counts[topic] = len(partitions)
+        return self._counts[topic]
+
+    def _by_key(self, topic: str, by_partition: Outputs, count: int) -> Outputs:
+        from aiokafka.partitioner import DefaultPartitioner
+
+        choose = DefaultPartitioner()
+        partitions = list(range(count))
+        out: Outputs = {}
+        for records in by_partition.values():
+            for key, value in records:
+                target = choose(key, partitions, partitions) if key is not None else 0
+                out.setdefault(target, []).append((key, value))
+        return out
