@@ -4,8 +4,10 @@ The flow, one module per step:
 
 - :mod:`~streamscore.models.drift.bins`: :class:`DriftReference`, a model version's
   manifest ``reference`` compiled once (cut points, category codes, reference counts);
-- :mod:`~streamscore.models.drift.counts`: :func:`count` a scored micro-batch into
-  :class:`WindowCounts`; ``merge`` partial counts exactly; plain JSON both ways;
+- :mod:`~streamscore.models.drift.counts`: :class:`WindowCounts`, the counts of one
+  window; ``merge`` partial counts exactly; plain JSON both ways;
+- :mod:`~streamscore.models.drift.counting`: :func:`count` a scored micro-batch (the
+  columns of a :class:`~streamscore.models.batch.FeatureBatch` and the scores);
 - :mod:`~streamscore.models.drift.thresholds`: per-test significance and thresholds
   from one false-alarm budget (expected events between false alarms);
 - :mod:`~streamscore.models.drift.statistics`: :func:`window_statistics` of a merged
@@ -24,7 +26,8 @@ then ``DriftMonitor(ref).update(merged, ts=now_ms)`` gives the records to produc
 
 from streamscore.models.drift.alerts import AlertBook, Hysteresis
 from streamscore.models.drift.bins import DriftReference
-from streamscore.models.drift.counts import Histogram, WindowCounts, count
+from streamscore.models.drift.counting import count
+from streamscore.models.drift.counts import Histogram, WindowCounts
 from streamscore.models.drift.records import DriftMonitor, drift_records, record_key
 from streamscore.models.drift.statistics import Statistic, window_statistics
 from streamscore.models.drift.thresholds import DEFAULT_BUDGET

@@ -15,7 +15,7 @@ returns the window's records, alerts included.
 
 >>> import numpy as np
 >>> from streamscore.models.drift.bins import DriftReference
->>> from streamscore.models.drift.counts import count
+>>> from streamscore.models.drift.counting import count
 >>> ref = DriftReference.from_manifest({"name": "m", "version": "1", "reference": {
 ...     "numeric": {}, "score": {"edges": [0.0, 0.5, 1.0], "proportions": [0.5, 0.5],
 ...                              "count": 1000}}})

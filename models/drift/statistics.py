@@ -29,7 +29,7 @@ seen before adds ~1 ms per KS threshold (``kstwo.isf``).
 
 >>> import numpy as np, pandas as pd
 >>> from streamscore.models.drift.bins import DriftReference
->>> from streamscore.models.drift.counts import count
+>>> from streamscore.models.drift.counting import count
 >>> from streamscore.models.reference import compute_reference
 >>> from streamscore.models.schema import Feature, FeatureSchema
 >>> rng = np.random.default_rng(0)
@@ -89,19 +89,19 @@ def window_statistics(
         return []
     alpha = th.significance(counts.n, budget, reference.n_tests)
     out = []
-    for name, bins in reference.numeric.items():
+    for name, numeric in reference.numeric.items():
         histogram = counts.features[name]
         out += [
-            _psi(name, "feature", bins.reference, histogram.bins, alpha, ordered=True),
-            _ks(name, "feature", bins, histogram, alpha),
-            _missing(name, bins, histogram, counts.n, alpha),
+            _psi(name, "feature", numeric.reference, histogram.bins, alpha, ordered=True),
+            _ks(name, "feature", numeric, histogram, alpha),
+            _missing(name, numeric, histogram, counts.n, alpha),
         ]
-    for name, bins in reference.categorical.items():
+    for name, category in reference.categorical.items():
         histogram = counts.features[name]
         out += [
-            _psi(name, "feature", bins.reference, histogram.bins, alpha, ordered=False),
-            _chi2(name, bins, histogram, alpha),
-            _missing(name, bins, histogram, counts.n, alpha),
+            _psi(name, "feature", category.reference, histogram.bins, alpha, ordered=False),
+            _chi2(name, category, histogram, alpha),
+            _missing(name, category, histogram, counts.n, alpha),
         ]
     score = reference.score
     out += [
@@ -177,9 +177,12 @@ def _psi(name, kind, reference, window, alpha, ordered) -> Statistic:
 
 
 def _ks(name: str, kind: str, bins: NumericBins, histogram: Histogram, alpha) -> Statistic:
-    n_eff = th.effective_n(int(histogram.fine.sum()), int(bins.fine_reference.sum()))
+    fine = histogram.fine
+    if fine is None:
+        raise ModelError(f"counts of {name!r} have no fine bins: were they made by count()?")
+    n_eff = th.effective_n(int(fine.sum()), int(bins.fine_reference.sum()))
     threshold = th.ks_threshold(alpha, n_eff) if n_eff else float("inf")
-    return Statistic(name, kind, "ks", ks_distance(bins.fine_reference, histogram.fine), threshold)
+    return Statistic(name, kind, "ks", ks_distance(bins.fine_reference, fine), threshold)
 
 
 def _chi2(name: str, bins: CategoryBins, histogram: Histogram, alpha: float) -> Statistic:
@@ -195,7 +198,9 @@ def _chi2(name: str, bins: CategoryBins, histogram: Histogram, alpha: float) -> 
     )
 
 
-def _missing(name: str, bins, histogram: Histogram, n: int, alpha: float) -> Statistic:
+def _missing(
+    name: str, bins: NumericBins | CategoryBins, histogram: Histogram, n: int, alpha: float
+) -> Statistic:
     total = histogram.missing + bins.reference_missing
     most = th.missing_threshold(alpha, n, bins.reference_count, total)
     return Statistic(name, "feature", "missing", histogram.missing / n, most / n)

@@ -10,7 +10,8 @@ import pytest
 
 from streamscore.ground.errors import ModelError
 from streamscore.models.drift.bins import DriftReference
-from streamscore.models.drift.counts import WindowCounts, count
+from streamscore.models.drift.counting import count
+from streamscore.models.drift.counts import WindowCounts
 from streamscore.models.drift.records import DriftMonitor
 from streamscore.models.reference import bin_index
 from tests.models.drift import streams
@@ -130,6 +131,7 @@ def test_empty_counts_are_the_identity(ref):
     empty = WindowCounts.empty(ref)
     assert empty.n == 0 and empty.start is None and empty.offsets == {}
     assert empty.merge(window) == window.merge(empty) == window
+    assert empty == count(ref, {}, np.empty(0))
 
 
 def test_batch_sizes_do_not_change_a_windows_records(ref):

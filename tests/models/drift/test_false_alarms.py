@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from streamscore.models.drift.alerts import AlertBook
-from streamscore.models.drift.counts import count
+from streamscore.models.drift.counting import count
 from streamscore.models.drift.statistics import window_statistics
 from tests.models.drift import streams
 

@@ -56,7 +56,7 @@ def test_records_of_a_window():
 
 def test_an_untestable_statistic_has_a_null_threshold():
     from streamscore.models.drift.bins import DriftReference
-    from streamscore.models.drift.counts import count
+    from streamscore.models.drift.counting import count
 
     ref = DriftReference.from_manifest(
         {

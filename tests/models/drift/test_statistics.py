@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from streamscore.models.drift.bins import DriftReference
-from streamscore.models.drift.counts import count
+from streamscore.models.drift.counting import count
 from streamscore.models.drift.statistics import window_statistics
 from tests.models.drift import streams
 from tests.models.drift.test_bins import old
