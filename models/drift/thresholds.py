@@ -8,12 +8,14 @@ test the significance
     alpha = n / (B * m)        (Bonferroni)
 
 makes the expected number of tests over threshold per window at most ``n / B``
-whatever the dependence between tests, i.e. at most one false alarm per ``B`` events
-for any window size: windows of different sizes (time windows) keep the same budget.
+whatever the dependence between tests (as long as each test holds its level), i.e.
+at most one false alarm per ``B`` events for any window size: windows of different
+sizes (time windows) keep the same budget.
 An alert is raised only on a crossing (:mod:`~streamscore.models.drift.alerts`), so
 raised alerts are fewer still. Bonferroni is conservative here because PSI and KS of
-one feature are strongly correlated; Holm or Simes would gain little (the tests that
-matter are the few near threshold) and need every p-value of the window at once.
+one feature are strongly correlated. Holm would not lower the false-alarm rate: its
+first step is Bonferroni's, so on a stationary stream it raises the same first alarm
+(it only gains power once something already alerts).
 
 Measured on stationary synthetic streams (``tests/models/drift/test_false_alarms.py``,
 10 numeric + 2 categorical features, a new 5,000-row reference every 10,000 events):
@@ -30,8 +32,8 @@ two sample shares being ``p(1 - p) / n_eff``. Per statistic, with scipy's distri
 
 - PSI over ``k`` bins: ``n_eff * PSI`` is asymptotically ``chi2(k - 1)`` (PSI is the
   symmetrised KL divergence, whose second-order term is Pearson's chi-square / n_eff),
-  so the threshold is ``chi2.isf(alpha / 3, k - 1) / n_eff``. The third: PSI's tail is
-  heavier than that law's, even after pooling small cells. Measured over 4-10 million
+  so the threshold is ``chi2.isf(alpha / 3, k - 1) / n_eff``. A third of alpha, because
+  PSI's tail is heavier than that law's, even after pooling small cells. Measured over 4-10 million
   simulated windows at alpha 1e-5 to 4.4e-5 (references of 5,000 rows, windows of
   500 and 1,000): PSI crossed ``chi2.isf(alpha)`` 1.1x-1.8x more often than alpha for
   deciles, 5 categories and the score, 2.0x-2.4x for 30 Zipf-like categories. Running PSI at
@@ -44,9 +46,9 @@ two sample shares being ``p(1 - p) / n_eff``. Per statistic, with scipy's distri
 - missing share: Fisher's exact test, one-sided (more missing values than in
   training): given ``K`` missing values in window and reference together, the window's
   count is hypergeometric, and the threshold is the largest count not significant.
-  The normal approximation was measured to fail here: with no missing value in 5,000
-  reference rows and a rare missing value in the stream, ``z`` crosses 4.2 with 4
-  missing of 1,000 while P(4 of 4 in the window) is 1/1,296, not 2.6e-5.
+  The two-proportion normal approximation fails here (computed): with no missing
+  value in 5,000 reference rows and rare ones in the stream, its ``z`` crosses 4.2 at 4
+  missing of 1,000, while P(all 4 in the window | 4 in all) is 1/1,296, not 2.6e-5.
 
 >>> alpha = significance(n=1_000, budget=1_000_000, tests=38)
 >>> round(alpha, 8)
