@@ -5,7 +5,9 @@
 - ``pipeline``, ``training``, ``metrics``: the scikit-learn batch model, trained and evaluated;
 - ``artifact``, ``registry``: versions on disk, loaded safely (sha256, trusted types);
 - ``scoring``: offline scoring of a file, the twin of the stream's scorer;
-- ``reference``: the training data's statistics that drift is measured against.
+- ``reference``: the training data's statistics that drift is measured against;
+- ``drift``: window counts merged across workers, drift statistics with thresholds
+  from a false-alarm budget, alerts that rise and clear once, ``drift`` topic records.
 
 The online model, the drift statistics and the concept-drift detectors live here
 too: the stream calls them, they never see Kafka.

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from streamscore.models.reference import (
+    N_FINE_BINS,
     bin_index,
     categorical_reference,
     compute_reference,
@@ -99,3 +100,26 @@ def test_compute_reference_covers_every_feature_and_the_scores():
     assert ref["score"]["kind"] == "positive_class" and ref["score"]["class"] == "yes"
     assert ref["score"]["edges"][0] == 0.0 and ref["score"]["edges"][-1] == 1.0
     np.testing.assert_allclose(ref["score"]["proportions"], 0.1)
+
+
+def test_fine_bins_are_the_percentiles():
+    values = np.random.default_rng(2).uniform(0, 1, 200_000)
+    ref = numeric_reference(values)
+    assert len(ref["fine_edges"]) == N_FINE_BINS + 1 and len(ref["fine_proportions"]) == 100
+    np.testing.assert_allclose(ref["fine_edges"], np.linspace(0, 1, 101), atol=0.005)
+    np.testing.assert_allclose(ref["fine_proportions"], 0.01, atol=1e-4)
+    # the deciles are unchanged by the fine bins beside them
+    np.testing.assert_allclose(ref["edges"], np.linspace(0, 1, 11), atol=0.005)
+
+
+def test_the_score_has_fine_bins_of_its_held_out_quantiles():
+    scores = np.random.default_rng(3).beta(2, 5, 1_000)
+    frame = pd.DataFrame({"x": np.arange(10.0)})
+    schema = FeatureSchema((Feature("x", "numeric"),))
+    ref = compute_reference(frame, schema, np.column_stack([1 - scores, scores]), [0, 1])
+    score = ref["score"]
+    assert score["edges"] == [i / 10 for i in range(11)] and score["count"] == 1_000
+    assert score["fine_edges"][0] == scores.min() and score["fine_edges"][-1] == scores.max()
+    # 10 scores a bin, give or take the cut value itself, which opens the bin above it
+    np.testing.assert_allclose(score["fine_proportions"], 0.01, atol=0.0011)
+    assert sum(score["fine_proportions"]) == pytest.approx(1.0)
