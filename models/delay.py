@@ -37,9 +37,9 @@ class DelayHistogram:
     def __init__(self) -> None:
         self.counts = [0] * N_BUCKETS
         self.count = 0
-        self.total = 0
-        self.min: int | None = None
-        self.max: int | None = None
+        self.total: float = 0
+        self.min: float | None = None
+        self.max: float | None = None
 
     def update(self, delay_ms: float) -> None:
         if delay_ms < 1:
@@ -66,7 +66,7 @@ class DelayHistogram:
 
     def quantile(self, q: float) -> float | None:
         """The ``q`` quantile (0 < q <= 1), or None before the first delay."""
-        if not self.count:
+        if self.min is None or self.max is None:
             return None
         rank, seen, bucket = q * self.count, 0, 0
         for bucket, n in enumerate(self.counts):  # noqa: B007 - the bucket is the answer

@@ -50,6 +50,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from streamscore.ground.errors import DataError, ModelError
 from streamscore.models import snapshot
@@ -77,7 +78,7 @@ class Learner:
         seed: int = 0,
     ) -> None:
         self.model = default_online_model(schema, classes, kind, seed)
-        self.settings = {
+        self.settings: dict[str, Any] = {
             "kind": kind,
             "window": window,
             "report_every": report_every,

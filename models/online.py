@@ -36,11 +36,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from streamscore.ground.errors import ConfigError, DataError
 from streamscore.models.schema import BOOLEAN, CATEGORICAL, NUMERIC, FeatureSchema, as_category
+
+if TYPE_CHECKING:
+    from streamscore.models.online_batch import Scorer
 
 KINDS = ("logreg", "hat")
 
@@ -59,6 +63,7 @@ def default_online_model(
         return OnlineModel(
             schema, classes, kind, {"head": tree.HoeffdingAdaptiveTreeClassifier(seed=seed)}
         )
+    head: Any
     if len(classes) == 2:
         head = linear_model.LogisticRegression()
     else:
@@ -89,7 +94,7 @@ class OnlineModel:
         self._numeric = schema.of_kind(NUMERIC)
         self._boolean = schema.of_kind(BOOLEAN)
         self._categorical = schema.of_kind(CATEGORICAL)
-        self._scorer = None
+        self._scorer: Scorer | None = None
 
     def class_index(self, y: object) -> int | None:
         """Position of label ``y`` in :attr:`classes` (``1`` and ``"1"`` alike), else None."""

@@ -28,6 +28,8 @@ online rolling 1.0
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from streamscore.models.reports import drift_record, window_of
 
@@ -37,18 +39,19 @@ MULTICLASS = ("accuracy", "log_loss", "macro_f1", "balanced_accuracy")
 _LABEL_METRICS = {"accuracy", "macro_f1", "balanced_accuracy"}
 
 
-def _metric(name: str, n_classes: int, rolling: int | None):
+def _metric(name: str, n_classes: int, rolling: int | None) -> Any:
     from river import metrics
 
     if name == "log_loss":
         return metrics.LogLoss() if n_classes == 2 else metrics.CrossEntropy()
     if name == "roc_auc":
         return metrics.RollingROCAUC(window_size=rolling) if rolling else metrics.ROCAUC()
-    return {
+    labels: dict[str, Callable[[], Any]] = {
         "accuracy": metrics.Accuracy,
         "macro_f1": metrics.MacroF1,
         "balanced_accuracy": metrics.BalancedAccuracy,
-    }[name]()
+    }
+    return labels[name]()
 
 
 class ModelMetrics:

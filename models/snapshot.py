@@ -35,6 +35,7 @@ import functools
 import hashlib
 import io
 import pickle
+from typing import Any
 
 import orjson
 
@@ -106,7 +107,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def restricted_loads(data: bytes) -> object:
+def restricted_loads(data: bytes) -> Any:
     """Unpickle ``data`` with :class:`RestrictedUnpickler`; any failure is a :class:`ModelError`."""
     try:
         return RestrictedUnpickler(io.BytesIO(data)).load()
@@ -140,14 +141,14 @@ def load_header(blob: bytes) -> dict:
     return _split(blob)[0]
 
 
-def loads(blob: bytes, expected_sha256: str | None = None) -> tuple[dict, object, object]:
+def loads(blob: bytes, expected_sha256: str | None = None) -> tuple[dict, Any, Any]:
     """``(header, parts, state)`` of a verified snapshot, or :class:`ModelError`."""
     header, payload = _verified(blob, expected_sha256)
     cut = header["model_bytes"]
     return header, restricted_loads(payload[:cut]), restricted_loads(payload[cut:])
 
 
-def load_parts(blob: bytes, expected_sha256: str | None = None) -> tuple[dict, object]:
+def load_parts(blob: bytes, expected_sha256: str | None = None) -> tuple[dict, Any]:
     """``(header, parts)``: the model only, for workers that score and do not learn."""
     header, payload = _verified(blob, expected_sha256)
     return header, restricted_loads(payload[: header["model_bytes"]])
