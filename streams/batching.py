@@ -71,6 +71,7 @@ class BatchConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """
 
     fetch_max_wait_ms = 10
+    logger = faust_aiokafka.logger
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)

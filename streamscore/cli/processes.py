@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -63,3 +64,40 @@ def wait_worker_ready(port: int, alive: Callable[[], bool], timeout: float = 120
             return
         time.sleep(0.3)
     raise StreamscoreError(f"the worker had no partitions assigned after {timeout:.0f} s")
+
+
+def supervise(commands: list[list[str]]) -> int:
+    """Run ``streamscore COMMAND`` for each command; stop all on Ctrl-C, SIGTERM or a death.
+
+    The children share this terminal. Returns 0 after a requested stop, else the exit
+    code of the first child that died (the others are stopped with it).
+    """
+    children = [
+        subprocess.Popen([sys.executable, "-m", "streamscore", *args], stdin=subprocess.DEVNULL)
+        for args in commands
+    ]
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while all(child.poll() is None for child in children) and not stopping:
+            time.sleep(0.2)
+        died = next((c.returncode for c in children if c.returncode not in (None, 0)), 0)
+        if not stopping:
+            stop(signal.SIGTERM, None)
+        for child in children:
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(10)
+        return 0 if stopping else died
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

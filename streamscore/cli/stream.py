@@ -17,15 +17,32 @@ def worker(
     web_port: int = typer.Option(
         None, "--web-port", help="Port of /metrics (default: STREAMSCORE_WEB_PORT)."
     ),
+    processes: int = typer.Option(
+        1,
+        "--processes",
+        "-p",
+        min=1,
+        help="Worker processes in the group on this machine (one per core); process i "
+        "serves /metrics on the web port + i. Ctrl-C or SIGTERM stops them all.",
+    ),
 ) -> None:
     """Run a Faust worker: score every event, dead-letter bad ones, follow model promotions."""
     import logging
+
+    settings = get_settings()
+    port = settings.web_port if web_port is None else web_port
+    if processes > 1:
+        from streamscore.cli.processes import supervise
+
+        base = ["worker"] + (["--model", model] if model else [])
+        raise typer.Exit(
+            supervise([[*base, "--web-port", str(port + i)] for i in range(processes)])
+        )
 
     from faust import Worker
 
     from streamscore.streams.worker import build_worker
 
-    settings = get_settings()
     # Faust and its libraries log at STREAMSCORE_LOG_LEVEL; the worker's own few lines
     # (ready, model swaps, refused updates) at info unless that level is error. Our
     # logger has its own handler: Faust's handler drops records below its level.
@@ -35,8 +52,7 @@ def worker(
     handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] %(levelname)s %(message)s"))
     ours.addHandler(handler)
     ours.propagate = False
-    if web_port is not None:
-        settings = settings.model_copy(update={"web_port": web_port})
+    settings = settings.model_copy(update={"web_port": port})
     app = build_worker(settings, model)
     runner = Worker(app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG so that every log call
