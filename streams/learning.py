@@ -2,15 +2,15 @@
 
 The examples topic has one partition, so one worker of the group holds it. That
 worker restores the learner from the newest snapshot (or starts one), learns every
-example (:class:`~streamscore.models.learner.Learner`), sends the performance,
-detector and challenger records to ``drift``, and publishes a snapshot every
+example (:class:`~streamscore.models.learner.Learner`), sends detector and challenger
+records to ``drift`` as they happen, and publishes a snapshot every
 ``STREAMSCORE_SNAPSHOT_EVERY`` labels or ``STREAMSCORE_SNAPSHOT_INTERVAL`` seconds, and
-before it hands the partition over or stops, each time followed by the performance and
-label records (detector and challenger records go out as they happen). **The examples
-offsets are committed only up to the newest published snapshot**, so a learner that dies resumes from that
-snapshot and re-reads exactly the examples after it: no label is learned twice (the
-learner skips labels offsets it has already learned) and none is skipped. Workers
-score with the newest snapshot (:func:`follow_snapshots`).
+before it hands the partition over or stops, each time followed by the performance
+and label records. **The examples offsets are committed only up to the newest
+published snapshot**, so a learner that dies resumes from that snapshot and re-reads
+exactly the examples after it: no label is learned twice (the learner skips labels
+offsets it has already learned) and none is skipped. Workers score with the newest
+snapshot (:func:`follow_snapshots`).
 """
 
 from __future__ import annotations
