@@ -11,6 +11,14 @@ published snapshot**, so a learner that dies resumes from that snapshot and re-r
 exactly the examples after it: no label is learned twice (the learner skips labels
 offsets it has already learned) and none is skipped. Workers score with the newest
 snapshot (:func:`follow_snapshots`).
+
+Champion/challenger (``STREAMSCORE_CHALLENGER``): with ``off`` no challenger record
+is written; with ``report`` each snapshot is followed by one (McNemar's test of the
+two models on the same labelled window: p-value, winner); with ``retrain``, when the
+online model wins, a new batch version is trained on the newest labelled window,
+checked on its newest quarter (:mod:`streamscore.models.retraining`) and, if it wins,
+published on ``model-updates`` and promoted; each step is a ``challenger`` record of
+name ``retrain`` (``state`` started, promoted or rejected).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -30,11 +39,13 @@ from streamscore.ground.errors import StreamscoreError
 from streamscore.ground.times import now_ms
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.learner import Learner, load_model
-from streamscore.streams import batching, compacted, delivery
+from streamscore.models.registry import Registry
+from streamscore.streams import batching, compacted, delivery, model_updates
 from streamscore.streams.scorer import OnlineView
 
 log = logging.getLogger(__name__)
 NEVER = 2**62
+RETRAIN_WINDOW = 2000  # labelled examples a retraining learns from (and waits for)
 
 
 def online_key(model: str) -> str:
@@ -45,13 +56,23 @@ def online_key(model: str) -> str:
 class LearnStage:
     """The learner of this worker, while it holds the examples partition."""
 
-    def __init__(self, app: faust.App, settings: Settings, current: Callable[[], LoadedModel]):
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        current: Callable[[], LoadedModel],
+        registry: Registry | None = None,
+    ) -> None:
         self.app, self.settings, self.current = app, settings, current
+        self.registry = registry or Registry(settings.registry_path)
         self.learner: Learner | None = None
         self.tp: TP | None = None
         self.since_snapshot = 0
         self.snapshot_at = time.monotonic()
         self.lock = asyncio.Lock()
+        self.recent: deque[tuple[dict, Any, int]] = deque(maxlen=RETRAIN_WINDOW)
+        self.since_retrain = RETRAIN_WINDOW  # examples seen since the last retraining
+        self.retraining: asyncio.Task | None = None
 
     def _fresh(self, model: LoadedModel) -> Learner:
         # performance records go out with each snapshot (see _snapshot), never between:
@@ -95,6 +116,10 @@ class LearnStage:
                     examples.append(example)
             records = self.learner.learn(examples)
             self.since_snapshot += len(examples)
+            for example in examples:
+                if "x" in example and "y" in example:
+                    self.recent.append((example["x"], example["y"], example.get("event_ts", 0)))
+                    self.since_retrain += 1
             await self._send(records, model)
             if self.since_snapshot >= self.settings.snapshot_every:
                 await self._snapshot(model)
@@ -119,6 +144,13 @@ class LearnStage:
         self.learner, self.tp, self.since_snapshot = None, None, 0
 
     async def _send(self, records: list[dict], model: LoadedModel) -> None:
+        mode = self.settings.challenger
+        if mode == "off":
+            records = [r for r in records if r["kind"] != "challenger"]
+        elif mode == "retrain" and any(
+            r["kind"] == "challenger" and r.get("winner") == "online" for r in records
+        ):
+            self._maybe_retrain(model)
         if not records:
             return
         ts = now_ms()
@@ -146,12 +178,70 @@ class LearnStage:
             batching.commit(self.app, {self.tp: learner.examples_offset})
         self.since_snapshot, self.snapshot_at = 0, time.monotonic()
 
+    def _maybe_retrain(self, model: LoadedModel) -> None:
+        busy = self.retraining is not None and not self.retraining.done()
+        if busy or self.since_retrain < RETRAIN_WINDOW or len(self.recent) < RETRAIN_WINDOW:
+            return
+        self.since_retrain = 0
+        window = list(self.recent)
+        self.retraining = asyncio.ensure_future(self._retrain(model, window))
 
-def install(app: faust.App, settings: Settings, current: Callable[[], LoadedModel]) -> LearnStage:
+    async def _retrain(self, model: LoadedModel, window: list[tuple[dict, Any, int]]) -> None:
+        from streamscore.models.retraining import retrain
+
+        rows, labels, times = (list(column) for column in zip(*window, strict=True))
+        span = (min(times), max(times), len(window))
+        await self._send([_retrain_record("started", None, model.version, span)], model)
+        loop = asyncio.get_running_loop()
+        try:
+            decision = await loop.run_in_executor(
+                None, retrain, model, rows, labels, times, self.registry
+            )
+            if decision.promote and decision.candidate is not None:
+                version = decision.candidate.version
+                await loop.run_in_executor(
+                    None, model_updates.publish, self.settings, self.registry, model.name, version
+                )
+                self.registry.promote(model.name, version)
+        except StreamscoreError as exc:
+            log.error("retraining failed: %s", exc)
+            await self._send([_retrain_record("failed", None, model.version, span,
+                                              reason=str(exc))], model)  # fmt: skip
+            return
+        state = "promoted" if decision.promote else "rejected"
+        candidate = decision.candidate.version if decision.candidate else None
+        log.info("retraining %s: %s", state, decision.reason)
+        await self._send([_retrain_record(
+            state, decision, model.version, span, candidate=candidate, reason=decision.reason,
+        )], model)  # fmt: skip
+
+
+def _retrain_record(
+    state: str, decision: Any, version: str, span: tuple[int, int, int], **extra: Any
+) -> dict[str, Any]:
+    """A step of a retraining: ``value`` the candidate's held-out accuracy, ``threshold``
+    the current version's; the window is the labelled examples it learned from."""
+    value = decision.candidate_accuracy if decision is not None else None
+    threshold = decision.current_accuracy if decision is not None else None
+    start, end, n = span
+    return {
+        "kind": "challenger", "name": "retrain", "metric": "accuracy", "value": value,
+        "threshold": threshold, "alert": state == "promoted", "state": state,
+        "champion": version, "window": {"start": start, "end": end, "n": n, "offsets": {}},
+        **extra,
+    }  # fmt: skip
+
+
+def install(
+    app: faust.App,
+    settings: Settings,
+    current: Callable[[], LoadedModel],
+    registry: Registry | None = None,
+) -> LearnStage:
     """Declare the examples topic, the ``learn_from_labels`` agent and its timer."""
     topic = app.topic(settings.examples_topic, partitions=1, acks=False)
     channel = batching.batch_channel(app, [topic])
-    stage = LearnStage(app, settings, current)
+    stage = LearnStage(app, settings, current, registry)
 
     @app.agent(channel, name="learn_from_labels")
     async def learn_from_labels(batches: Any) -> None:

@@ -58,7 +58,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     scoring.install(app, settings, scorer, metrics)
     drift.install(app, settings, registry)
     if settings.online_model != "off":
-        learning.install(app, settings, lambda: scorer.model)
+        learning.install(app, settings, lambda: scorer.model, registry)
         follow_online = learning.follow_snapshots(settings, name, _set_online(scorer))
 
         @app.task

@@ -133,28 +133,62 @@ def test_two_workers_share_one_logical_online_model(settings_factory, worker_fac
 def test_after_a_concept_change_the_online_model_recovers_and_the_batch_model_does_not(
     settings_factory, worker_factory
 ):
-    settings = settings_factory(partitions=2, snapshot_every=200, snapshot_interval=1.0)
+    # Agrawal's functions are bands of age and salary: a tree learns the new one, a
+    # linear model (the default online model) only partly
+    settings = settings_factory(partitions=2, snapshot_every=200, snapshot_interval=1.0,
+                                online_model="hat", challenger="report")  # fmt: skip
     create_topics(settings)
-    data, sidecar = generate("agrawal", 13000, drift_at=7000, seed=3)
+    data, sidecar = generate("agrawal", 15000, drift_at=9000, seed=3)
     train_on(settings, data.iloc[:3000], estimator="rf")
     live = data.iloc[3000:].reset_index(drop=True)
     worker_factory(settings, "--model", "m")
-    _stream(settings, live, rate=4000, delay="0.2")
+    _stream(settings, live, rate=2500, delay="0.2")
     records = wait_for_drift(settings, lambda r: learned(r) >= len(live), 180, "every label")
     rolling = [r for r in records if r["kind"] == "performance" and r["metric"] == "accuracy"
                and r.get("scope") == "rolling"]  # fmt: skip
     end = max(r["window"]["end"] for r in rolling)
     final = {r["name"]: r["value"] for r in rolling if r["window"]["end"] == end}
-    before = [r for r in rolling if r["window"]["end"] < sidecar["start_ms"] + 6500]
+    change_ts = sidecar["start_ms"] + 9000
+    before = [r for r in rolling if r["window"]["end"] < change_ts]
     assert before, "no performance record before the change"
     batch_before = max(r["value"] for r in before if r["name"] == "batch")
     assert batch_before > 0.9  # the batch model fits the first concept
     assert final["batch"] < 0.7  # ... and not the second one
     assert final["online"] > final["batch"] + 0.1, final  # the online model learned it
     detections = [r for r in records if r["kind"] == "detector" and r["name"] == "batch"]
-    assert detections and all(
-        r["window"]["start"] >= sidecar["start_ms"] + 7000 for r in detections
-    ), detections  # the batch model's errors rise after the change, not before
+    assert detections and all(r["window"]["start"] >= change_ts for r in detections), (
+        detections
+    )  # the batch model's errors rise after the change, not before
     challenger = [r for r in records if r["kind"] == "challenger"]
-    assert challenger and challenger[-1]["winner"] == "online", challenger[-1]
+    assert challenger, "no challenger record in report mode"
+    assert challenger[-1]["winner"] == "online" and challenger[-1]["alert"], challenger[-1]
+    assert challenger[-1]["value"] < challenger[-1]["threshold"]  # McNemar's p under alpha
     assert all(isinstance(orjson.dumps(r), bytes) for r in records)
+
+
+def test_retrain_mode_promotes_a_new_batch_version_after_the_change_and_none_before(
+    settings_factory, worker_factory
+):
+    settings = settings_factory(partitions=2, snapshot_every=300, snapshot_interval=1.0,
+                                challenger="retrain", online_model="hat")  # fmt: skip
+    create_topics(settings)
+    data, sidecar = generate("agrawal", 16000, drift_at=7000, seed=8)
+    train_on(settings, data.iloc[:3000], estimator="rf")
+    live = data.iloc[3000:].reset_index(drop=True)
+    worker = worker_factory(settings, "--model", "m")
+    _stream(settings, live, rate=3000, delay="0.2")
+    records = wait_for_drift(
+        settings,
+        lambda r: any(x["kind"] == "challenger" and x.get("state") == "promoted" for x in r),
+        240, "a promoted retraining",
+    )  # fmt: skip
+    steps = [r for r in records if r["kind"] == "challenger" and r["name"] == "retrain"]
+    promoted = [r for r in steps if r["state"] == "promoted"]
+    change_ts = sidecar["start_ms"] + 7000
+    assert all(r["window"]["end"] > change_ts for r in steps), steps  # none before the change
+    assert promoted[0]["value"] > promoted[0]["threshold"]  # it beat the champion
+    version = promoted[0]["candidate"]
+    predictions = read_topic(settings, settings.predictions_topic, timeout=30)
+    assert any(p.value["version"] == version for p in predictions) or worker.alive()
+    updates = read_topic(settings, settings.model_updates_topic, timeout=10)
+    assert [u.value["version"] for u in updates][-1] == version  # published to every worker
