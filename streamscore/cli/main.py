@@ -9,6 +9,7 @@ Every :class:`StreamscoreError` becomes one line on stderr and exit code 1.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -52,18 +53,33 @@ def demo(
 
 @app.command("bench")
 def bench(
-    events: int = typer.Option(
-        100_000, "--events", "-n", help="Backlog size scored by the worker."
-    ),
+    events: int = typer.Option(100_000, "--events", "-n", help="Events in the backlog."),
     seed: int = typer.Option(0, help="Seed of the synthetic events."),
-    latency_rate: float = typer.Option(
-        None, help="Events/s of the latency phase (default: half the measured worker rate)."
+    latency_rate: list[float] = typer.Option(
+        None,
+        help="Events/s of a latency phase (repeat; default: 1,000 and half the "
+        "worker's backlog rate).",
     ),
+    trials: int = typer.Option(1, min=1, help="Latency phases per rate."),
+    latency_seconds: float = typer.Option(10.0, help="Seconds of each latency phase."),
+    naive_events: int = typer.Option(3000, help="Events the naive Faust agent scores."),
+    json_path: Path = typer.Option(None, "--json", help="Also write every figure as JSON."),
 ) -> None:
-    """Measure worker throughput and latency against raw Kafka pass-through, same run."""
+    """Throughput, CPU per event and latency of the worker against raw Kafka, a hand-written
+    batch scorer and a naive Faust agent, measured in one run."""
+    import orjson
+
     from streamscore.cli.bench import print_report, run_bench
 
-    print_report(run_bench(get_settings(), n=events, seed=seed, latency_rate=latency_rate))
+    result = run_bench(
+        get_settings(), n=events, seed=seed, latency_rates=latency_rate or None, trials=trials,
+        latency_seconds=latency_seconds, naive_events=naive_events,
+    )  # fmt: skip
+    print_report(result)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        info(f"wrote {json_path}")
 
 
 for module in (broker, batch, replay, stream):

@@ -104,12 +104,16 @@ def _reason(exc: BaseException | None) -> str:
 
 
 def create_topics(
-    settings: Settings, names: Iterable[str] | None = None, timeout: float | None = None
+    settings: Settings,
+    names: Iterable[str] | None = None,
+    timeout: float | None = None,
+    config: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Create the missing topics among ``names`` (default: all of streamscore's topics).
 
     A name of :func:`topic_specs` gets its spec; any other the configured partition
-    count. Waits until clients see them. Returns ``{name: "created" | "exists"}``.
+    count and ``config``. Waits until clients see them. Returns ``{name: "created" |
+    "exists"}``.
     """
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -117,7 +121,12 @@ def create_topics(
     wait_for_broker(settings, timeout)
     known = {spec.name: spec for spec in topic_specs(settings)}
     wanted = list(known) if names is None else list(dict.fromkeys(names))
-    specs = [known.get(name) or TopicSpec(name, settings.partitions) for name in wanted]
+    default = TopicSpec("", settings.partitions)
+    specs = [
+        TopicSpec(name, spec.partitions, {**spec.config, **(config or {})}, spec.purpose)
+        for name in wanted
+        for spec in [known.get(name, default)]
+    ]
     client = clients.admin(settings)
     result: dict[str, str] = {}
     try:
