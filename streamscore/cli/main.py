@@ -13,7 +13,7 @@ import sys
 import typer
 from rich.console import Console
 
-from streamscore.cli import batch, broker, replay, stream
+from streamscore.cli import batch, broker, monitor, replay, report, stream
 from streamscore.ground.config import get_settings
 from streamscore.ground.errors import StreamscoreError
 
@@ -66,7 +66,7 @@ def bench(
     print_report(run_bench(get_settings(), n=events, seed=seed, latency_rate=latency_rate))
 
 
-for module in (broker, batch, replay, stream):
+for module in (broker, batch, replay, stream, monitor, report):
     module.register(app)
 
 
