@@ -145,9 +145,9 @@ class MonitorState:
             self._happen(record, "challenger", f"{who} (p={_fmt(record['value'])})")
 
     def _happen(self, record: dict, kind: str, text: str) -> None:
-        self.happenings.append(
-            Happening(record["ts"], record["model"], kind, text, record["alert"])
-        )
+        happening = Happening(record["ts"], record["model"], kind, text, record["alert"])
+        if happening not in self.happenings:  # a feed that restarts reads some records again
+            self.happenings.append(happening)
 
     def add_prediction(self, value: Any, now: float | None = None) -> None:
         view = prediction_view(value)

@@ -14,6 +14,7 @@ predicate holds, and never past its deadline (honoured to within half a second).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -231,7 +232,7 @@ def follow(
                         _seek(consumer, topic, assigned[topic], start)
                 looked = Deadline(find_every)
             if not assigned:
-                Deadline(poll_ms / 1000).sleep(poll_ms / 1000)
+                time.sleep(poll_ms / 1000)
                 yield {}
                 continue
             batch: dict[str, list[Record]] = {}
