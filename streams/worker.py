@@ -13,10 +13,10 @@ from streamscore.ground.errors import ConfigError, ModelError, StreamscoreError
 from streamscore.ground.kafka.admin import create_topics
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.registry import Registry
-from streamscore.streams import model_updates, scoring
+from streamscore.streams import drift, learning, model_updates, scoring
 from streamscore.streams.app import create_app
 from streamscore.streams.metrics import WorkerMetrics
-from streamscore.streams.scorer import Scorer
+from streamscore.streams.scorer import OnlineView, Scorer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,14 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     scorer = Scorer(model, max_event_bytes=settings.max_event_bytes)
     app = create_app(settings)
     scoring.install(app, settings, scorer, metrics)
+    drift.install(app, settings, registry)
+    if settings.online_model != "off":
+        learning.install(app, settings, lambda: scorer.model, registry)
+        follow_online = learning.follow_snapshots(settings, name, _set_online(scorer))
+
+        @app.task
+        async def follow_online_snapshots() -> None:
+            await follow_online
 
     def swap_in(value: bytes) -> None:
         try:
@@ -72,7 +80,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
             return
         scorer.swap(new_model)
         metrics.set_model(new_model.name, new_model.version)
-        log.warning("now scoring with %s/%s", new_model.name, new_model.version)
+        log.info("now scoring with %s/%s", new_model.name, new_model.version)
 
     @app.task
     async def follow_model_updates() -> None:
@@ -80,6 +88,15 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
 
     announce_readiness(app, settings, scorer)
     return app
+
+
+def _set_online(scorer: Scorer) -> Any:
+    def set_online(view: OnlineView) -> None:
+        if scorer.online is None:
+            log.info("online predictions from a snapshot of %d labels", view.n_learned)
+        scorer.online = view
+
+    return set_online
 
 
 def announce_readiness(app: faust.App, settings: Settings, scorer: Scorer) -> None:

@@ -18,13 +18,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from streamscore.cli.monitor_state import MonitorState
+from streamscore.cli.monitor_state import MonitorState, retrain_text
 
 NO_DATA = "no data yet"
 SECOND_METRIC = ("ks", "chi2")  # numeric features get KS, categorical ones chi-square
 METRICS = ("accuracy", "log_loss", "roc_auc", "macro_f1")
 EVENT_LINES = 12
 FEATURES_WIDTH = 96
+ALWAYS_COUNTED = ("learned", "duplicates", "invalid")  # other label counters when not 0
 
 
 def clock(ts_ms: float) -> str:
@@ -173,9 +174,11 @@ def models_table(state: MonitorState, now: float) -> RenderableType:
             if labels.get(f"delay_{q}_ms") and labels[f"delay_{q}_ms"]["value"] is not None
         )
         counts = "  ".join(
-            f"{c} {labels[c]['value']:,.0f}"
-            for c in ("learned", "duplicates", "invalid")
-            if labels.get(c) and labels[c]["value"] is not None
+            f"{c} {record['value']:,.0f}"
+            for c, record in sorted(labels.items(), key=lambda kv: _counter_order(kv[0]))
+            if not c.startswith("delay_")
+            and record["value"] is not None
+            and (c in ALWAYS_COUNTED or record["value"])
         )
         rows.append(Text.assemble(("label delay ", "dim"), delay or "-"))
         rows.append(Text.assemble(("labels ", "dim"), counts or "-"))
@@ -191,7 +194,16 @@ def models_table(state: MonitorState, now: float) -> RenderableType:
                 f" (alpha {num(alpha, 2)})",
             )
         )
+    retrain = view.retrain if view else None
+    if retrain:
+        rows.append(
+            Text.assemble(("retrain ", "dim"), retrain_text(retrain).removeprefix("retrain "))
+        )
     return Panel(Group(*rows), title="models (rolling window)", title_align="left")
+
+
+def _counter_order(name: str) -> tuple[int, str]:
+    return (ALWAYS_COUNTED.index(name) if name in ALWAYS_COUNTED else len(ALWAYS_COUNTED), name)
 
 
 def events_panel(state: MonitorState, lines: int = EVENT_LINES) -> RenderableType:

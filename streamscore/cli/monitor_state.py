@@ -53,6 +53,7 @@ class ModelDrift:
     performance: dict[tuple[str, str, str], dict] = field(default_factory=dict)
     labels: dict[str, dict] = field(default_factory=dict)
     challenger: dict | None = None
+    retrain: dict | None = None
     versions: set[str] = field(default_factory=set)
     last_ts: int | None = None
 
@@ -135,6 +136,9 @@ class MonitorState:
         )
 
     def _add_challenger(self, view: ModelDrift, record: dict) -> None:
+        if record["metric"] != "mcnemar_p":  # a retraining step (name "retrain")
+            self._add_retrain(view, record)
+            return
         before = view.challenger
         if not _newer(before, record):
             return
@@ -143,6 +147,11 @@ class MonitorState:
         if before is None or before.get("winner") != winner:
             who = f"{winner} model wins" if winner else "no winner"
             self._happen(record, "challenger", f"{who} (p={_fmt(record['value'])})")
+
+    def _add_retrain(self, view: ModelDrift, record: dict) -> None:
+        if _newer(view.retrain, record):
+            view.retrain = record
+        self._happen(record, "retrain", retrain_text(record))
 
     def _happen(self, record: dict, kind: str, text: str) -> None:
         happening = Happening(record["ts"], record["model"], kind, text, record["alert"])
@@ -234,6 +243,24 @@ class MonitorState:
         """The ``n`` latest happenings of the model shown, oldest first."""
         mine = [h for h in self.happenings if h.model == self.model]
         return sorted(mine, key=lambda h: h.ts)[-n:]
+
+
+def retrain_text(record: dict) -> str:
+    """One retraining step in words.
+
+    >>> retrain_text({"name": "retrain", "metric": "accuracy", "state": "promoted",
+    ...               "candidate": "4", "champion": "3", "value": 0.91, "threshold": 0.62})
+    'retrain promoted v4 (accuracy 0.91 vs v3 0.62)'
+    """
+    candidate = record.get("candidate")
+    text = f"{record['name']} {record.get('state', '?')}" + (f" v{candidate}" if candidate else "")
+    if record.get("value") is not None or record.get("threshold") is not None:
+        champion = f"v{record['champion']} " if record.get("champion") else ""
+        text += (
+            f" ({record['metric']} {_fmt(record.get('value'))} vs "
+            f"{champion}{_fmt(record.get('threshold'))})"
+        )
+    return text
 
 
 def _fmt(value: float | None) -> str:

@@ -77,6 +77,7 @@ class ReportData:
     challenger: list[dict]
     summary: list[SummaryRow]
     models_seen: list[str]
+    retrains: list[dict] = field(default_factory=list)  # retraining steps (challenger "retrain")
 
 
 def read_jsonl(path: Path, skipped: Skipped) -> Iterator[dict]:
@@ -159,8 +160,10 @@ def _place(data: ReportData, record: dict) -> None:
         data.performance.setdefault((record["name"], record["metric"], scope), Series()).add(record)
     elif kind == "detector":
         data.detectors.append(record)
-    elif kind == "challenger":
+    elif kind == "challenger" and record["metric"] == "mcnemar_p":
         data.challenger.append(record)
+    elif kind == "challenger":  # a retraining step: started, promoted, rejected, failed
+        data.retrains.append(record)
 
 
 def _raises(data: ReportData, key: tuple[str, str], series: Series) -> list[int]:

@@ -27,7 +27,7 @@ COLORS = {"batch": "#1f77b4", "online": "#ff7f0e"}
 RAISE, CLEAR, THRESHOLD = "#d62728", "#2ca02c", "#7f7f7f"
 PERF_ORDER = ("accuracy", "log_loss", "roc_auc", "macro_f1", "balanced_accuracy")
 DELAYS = ("delay_p50_ms", "delay_p90_ms", "delay_p99_ms", "delay_max_ms", "delay_mean_ms")
-COUNTERS = ("learned", "duplicates", "invalid")
+COUNTERS = ("learned", "duplicates", "invalid")  # first; other label counters after them
 CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -149,6 +149,7 @@ def performance_figure(data: ReportData) -> Any:
     if data.challenger:
         _challenger(fig, data, rows)
     _detectors(fig, data, rows)
+    _versions(fig, data)
     _layout(fig, "batch and online models: prequential performance", 230 * rows + 80)
     return fig
 
@@ -194,6 +195,13 @@ def _detectors(fig: Any, data: ReportData, rows: int) -> None:
         shown.add(label)
 
 
+def _versions(fig: Any, data: ReportData) -> None:
+    """A version that took over during the range: a vertical line where its records begin."""
+    for version, (first, _) in sorted(data.versions.items(), key=lambda kv: kv[1][0])[1:]:
+        fig.add_vline(x=_x([first])[0], line={"color": "#2ca02c", "width": 2},
+                      annotation_text=f"v{version}", annotation_font_color="#2ca02c")  # fmt: skip
+
+
 def delay_figure(data: ReportData) -> Any:
     """Label delay quantiles over time, their latest distribution, and the learner's counters."""
     import plotly.graph_objects as go
@@ -217,9 +225,13 @@ def delay_figure(data: ReportData) -> Any:
                    marker={"color": "#9467bd"}),
             row=1, col=2,
         )  # fmt: skip
-    for metric in COUNTERS:
-        series = data.labels.get(metric)
-        if series is not None:
+    counters = sorted(
+        (m for m in data.labels if not m.startswith("delay_")),
+        key=lambda m: (COUNTERS.index(m) if m in COUNTERS else len(COUNTERS), m),
+    )
+    for metric in counters:
+        series = data.labels[metric]
+        if any(series.values):
             fig.add_trace(go.Scatter(x=_x(series.ts), y=series.values, mode="lines", name=metric),
                           row=1, col=3)  # fmt: skip
     fig.update_yaxes(type="log", row=1, col=1)
@@ -272,13 +284,17 @@ tr.alerted td { background: #fff4e0; }
 
 
 def events_table(data: ReportData) -> str:
-    rows = [
-        (a["ts"], "alert " + str(a.get("state", "raise" if a["alert"] else "clear")), a)
-        for alerts in data.alerts.values()
-        for a in alerts
-    ] + [(d["ts"], "detector", d) for d in data.detectors]
+    rows = (
+        [
+            (a["ts"], "alert " + str(a.get("state", "raise" if a["alert"] else "clear")), a)
+            for alerts in data.alerts.values()
+            for a in alerts
+        ]
+        + [(d["ts"], "detector", d) for d in data.detectors]
+        + [(r["ts"], f"retrain {r.get('state', '?')}", r) for r in data.retrains]
+    )
     if not rows:
-        return '<p class="note">No alert or detector record in this range.</p>'
+        return '<p class="note">No alert, detector or retraining record in this range.</p>'
     head = "".join(f"<th>{h}</th>" for h in ("time (UTC)", "event", "name", "metric", "value",
                                               "threshold", "window n"))  # fmt: skip
     body = "".join(
@@ -336,7 +352,7 @@ def render_page(data: ReportData, source: str, skipped: str, generated: int) -> 
         "<h2>Label delay</h2>",
         _div(delay_figure(data)) if data.labels
         else '<p class="note">No label record in this range.</p>',
-        "<h2>Alerts and detector events</h2>",
+        "<h2>Alerts, detector events and retraining</h2>",
         events_table(data),
     ]  # fmt: skip
     title = f"streamscore drift report — {html.escape(data.model)}"

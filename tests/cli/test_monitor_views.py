@@ -101,3 +101,22 @@ def test_the_model_shown_is_the_one_asked_for():
     state.add_drift({**records()[0], "model": "other", "name": "z"})
     assert list(state.features()) == ["z"]
     assert time.time() >= state.started
+
+
+def test_retraining_steps_are_logged_apart_from_the_challenger_test():
+    state = MonitorState()
+    for record in records():
+        state.add_drift(record)
+    step = {"ts": int(NOW * 1000), "model": "synthetic", "version": "1", "kind": "challenger",
+            "name": "retrain", "metric": "accuracy", "value": 0.91, "threshold": 0.62,
+            "alert": True, "state": "promoted", "champion": "1", "candidate": "2",
+            "window": {"start": 0, "end": 1, "n": 2000, "offsets": {}}}  # fmt: skip
+    state.add_drift({**step, "ts": step["ts"] - 1, "state": "started", "value": None,
+                     "threshold": None, "alert": False, "candidate": None})  # fmt: skip
+    state.add_drift(step)
+    texts = [h.text for h in state.recent(2)]
+    assert texts == ["retrain started", "retrain promoted v2 (accuracy 0.91 vs v1 0.62)"]
+    assert state.model_drift().challenger["metric"] == "mcnemar_p"
+    screen = _screen(state)
+    assert "retrain promoted v2 (accuracy 0.91 vs v1 0.62)" in screen
+    assert "challenger winner online" in screen

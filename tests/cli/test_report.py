@@ -56,6 +56,9 @@ def test_a_saved_copy_becomes_a_self_contained_page_with_the_right_numbers(tmp_p
     ]
     saved += [b"{not json\n", {"kind": "gossip", "name": "x", "metric": "y", "ts": START}]
     saved.append({**recs[-1], "model": "other"})
+    step = {"kind": "challenger", "name": "retrain", "metric": "accuracy", "value": 0.9,
+            "threshold": 0.6, "state": "promoted", "candidate": "2"}  # fmt: skip
+    saved.append({**recs[-1], **step})
     source = _save(tmp_path / "drift.jsonl", saved)
 
     done = _report("--input", str(source), "--out", str(tmp_path / "out"), "--model", "synthetic")
@@ -76,6 +79,9 @@ def test_a_saved_copy_becomes_a_self_contained_page_with_the_right_numbers(tmp_p
     assert table[("x3", "ks")][3] == f"{last['value']:.4g}"
     assert table[("x3", "ks")][5] == "0" and table[("x3", "ks")][6] == "-"
     assert "2 records skipped" in page and "unknown kind" in page
+    assert re.search(
+        r"<td>retrain promoted</td><td>retrain</td><td>accuracy</td><td>0.9</td>", page
+    )
     assert "Other models in the source (not shown): other" in page
     # self-contained: plotly.js inline, nothing to fetch
     assert page.count("<script") >= 10 and not re.search(r"<script[^>]+src=", page)

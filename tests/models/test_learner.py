@@ -103,7 +103,7 @@ def test_a_replay_from_before_the_snapshot_learns_nothing_twice():
     # a crash between producing examples and committing: the last 300 come again
     records_rest = resumed.learn(data[1234 - 300 :])
     assert resumed.n_learned == whole.n_learned == 2500
-    assert resumed.counters == {"duplicates": 300, "invalid": 0}
+    assert (resumed.counters["duplicates"], resumed.counters["invalid"]) == (300, 0)
     assert np.array_equal(probe(resumed), probe(whole))
     # the same records as the uninterrupted run's last ones, but for the duplicates counter
     rest = [r for r in records_rest if r["metric"] != "duplicates"]
@@ -167,8 +167,25 @@ def test_bad_examples_are_counted_and_learning_goes_on():
     learner.learn(bad)
     assert pickle.dumps(learner.model.parts) == untouched  # refused before any update
     learner.learn(good)
-    assert learner.counters == {"duplicates": 0, "invalid": len(bad)}
+    assert (learner.counters["duplicates"], learner.counters["invalid"]) == (0, len(bad))
     assert learner.n_learned == 10
+
+
+def test_labels_the_join_dropped_are_counted_once_by_reason():
+    good = stream(3)
+    dropped = [
+        {"id": "u", "dropped": "unknown", "label_ts": 0, "source": [1, 5]},
+        {"id": "e", "dropped": "expired", "label_ts": 0, "source": [1, 6]},
+        {"id": "d", "dropped": "duplicate", "label_ts": 0, "source": [1, 7]},
+        {"unlabelled": 4, "partition": 1},
+    ]
+    learner = Learner(SCHEMA, CLASSES)
+    learner.learn(good + dropped + dropped[:3])  # the join re-sent three after a crash
+    counts = learner.counters
+    assert (counts["unknown"], counts["expired"], counts["duplicate_labels"]) == (1, 1, 1)
+    assert counts["unlabelled"] == 4
+    assert counts["duplicates"] == 3 and learner.n_learned == 3
+    assert learner.labels_offsets[1] == 7
 
 
 def test_records_are_plain_json_for_the_drift_topic():

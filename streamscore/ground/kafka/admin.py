@@ -44,6 +44,16 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             {"cleanup.policy": "compact", "max.message.bytes": str(MODEL_UPDATE_MAX_BYTES)},
             purpose="new model versions (compacted)",
         ),
+        # Internal: one partition each, so exactly one worker of the group learns and
+        # merges drift windows at a time (Kafka assigns the partition to one member).
+        TopicSpec(settings.examples_topic, 1, purpose="internal: labels joined to features"),
+        TopicSpec(
+            settings.snapshots_topic,
+            1,
+            {"cleanup.policy": "compact", "max.message.bytes": str(MODEL_UPDATE_MAX_BYTES)},
+            purpose="internal: online model and drift merger state (compacted)",
+        ),
+        TopicSpec(settings.drift_counts_topic, 1, purpose="internal: partial drift counts"),
     ]
 
 

@@ -172,6 +172,48 @@ def read_topic(
     return records
 
 
+def read_range(
+    settings: Settings, topic: str, partition: int, start: int, end: int, *, timeout: float
+) -> Iterator[Record]:
+    """The records of one partition with ``start <= offset < end`` (for rebuilding state)."""
+    from kafka import TopicPartition
+
+    if start >= end:
+        return
+    deadline = Deadline(timeout)
+    consumer = clients.consumer(settings)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        while not deadline.expired and consumer.position(tp) < end:
+            wait = max(1, int(min(POLL_MS, deadline.remaining() * 1000)))
+            for messages in consumer.poll(timeout_ms=wait).values():
+                for msg in messages:
+                    if msg.offset < end:
+                        yield _record(msg, parse=False)
+    finally:
+        consumer.close()
+
+
+def group_offsets(
+    settings: Settings, group: str, topic: str, partition: int, since_ms: int
+) -> tuple[int | None, int | None]:
+    """``(committed, first_since)``: the group's committed offset of a partition (None if
+    none) and the first offset whose record time is at or after ``since_ms``."""
+    from kafka import TopicPartition
+
+    tp = TopicPartition(topic, partition)
+    consumer = clients.consumer(settings, group_id=group)
+    try:
+        committed = consumer.committed(tp)
+        found = consumer.offsets_for_times({tp: max(0, since_ms)}).get(tp)
+        first = found.offset if found is not None else consumer.end_offsets([tp])[tp]
+        return committed, first
+    finally:
+        consumer.close()
+
+
 def last_offsets(
     settings: Settings, topic: str, n: int, timeout: float | None = None
 ) -> dict[int, int]:
