@@ -27,9 +27,11 @@ class Tmux:
             "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", str(columns),
             "-y", str(rows), f"bash --noprofile --rcfile {self.rcfile.name}", env=env,
         )  # fmt: skip
-        self.wait_for(
-            lambda screen: PROMPT.rstrip() in screen, 30
-        )  # pane lines lose trailing blanks
+        try:  # pane lines lose their trailing blanks: the prompt is seen without its space
+            self.wait_for(lambda screen: PROMPT.rstrip() in screen, 30)
+        except BaseException:
+            self.close()  # the caller never gets this terminal to close it
+            raise
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
