@@ -7,10 +7,10 @@ SS := $(VENV)/bin/streamscore
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install lint format test test-unit demo bench kafka-up kafka-down clean
+.PHONY: help install system-deps lint format test test-unit screenshots demo bench kafka-up kafka-down clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## Create .venv and install streamscore with its dev tools
 $(STAMP): pyproject.toml
@@ -28,11 +28,19 @@ format: install ## ruff format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install ## The whole suite against a real Kafka broker (started by the tests)
+system-deps: ## Debian packages the tests use (chromium, tmux, kcat): installed when root
+	bash scripts/install-system-deps
+
+test: install system-deps ## The whole suite against a real Kafka broker (started by the tests)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Only the tests that need no broker
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+screenshots: install system-deps ## docs/monitor.png and docs/report.png, from the tests that take them
+	SCREENSHOT_DIR=docs $(PY) -m pytest -q $(PYTEST_ARGS) \
+		tests/cli/test_monitor_terminal.py::test_the_dashboard_shows_alerts_version_rates_and_ctrl_c_leaves_a_clean_terminal \
+		tests/cli/test_report_browser.py::test_the_report_renders_every_plot_offline_without_errors
 
 demo: install ## Start the local broker and run the main job end to end
 	$(SS) kafka up

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from streamscore.cli import batch, broker, replay, stream
+from streamscore.cli import batch, broker, monitor, replay, report, stream
 from streamscore.ground.config import get_settings
 from streamscore.ground.errors import StreamscoreError
 
@@ -82,7 +82,7 @@ def bench(
         info(f"wrote {json_path}")
 
 
-for module in (broker, batch, replay, stream):
+for module in (broker, batch, replay, stream, monitor, report):
     module.register(app)
 
 

@@ -5,6 +5,8 @@ wrote, ``dlq show``, the worker reading ``model-updates`` at start, ``tail`` and
 tests. It reads from a start (``"beginning"``, ``"end"`` or offsets per
 partition) until the topic's end as it was when reading began, or until a
 predicate holds, and never past its deadline (honoured to within half a second).
+:func:`last_offsets` makes the start "the last N records of each partition";
+:func:`follow` follows several topics at once with one consumer (``monitor``).
 
 >>> Record("k", {"a": 1}, 0, 0, 3, b'{"a":1}').ref
 '0:3'
@@ -12,6 +14,7 @@ predicate holds, and never past its deadline (honoured to within half a second).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -209,3 +212,98 @@ def group_offsets(
         return committed, first
     finally:
         consumer.close()
+
+
+def last_offsets(
+    settings: Settings, topic: str, n: int, timeout: float | None = None
+) -> dict[int, int]:
+    """A start at the last ``n`` records of each partition of ``topic`` (or its first record).
+
+    Empty when the topic does not exist (looked for during ``timeout`` seconds, by
+    default the broker timeout). The offsets are counted, not records: on a
+    compacted or transactional topic fewer than ``n`` may be read.
+    """
+    from kafka import TopicPartition
+
+    consumer = clients.consumer(settings)
+    try:
+        wait = settings.broker_timeout if timeout is None else timeout
+        partitions = _partitions(consumer, topic, Deadline(wait))
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return {}
+        first, end = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+        return {tp.partition: max(first[tp], end[tp] - n) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def follow(
+    settings: Settings,
+    starts: dict[str, Start],
+    *,
+    poll_ms: int = POLL_MS,
+    find_every: float = 5.0,
+    **config: Any,
+) -> Iterator[dict[str, list[Record]]]:
+    """Follow several topics with one consumer: what each poll returned, per topic.
+
+    Yields at least every ``poll_ms`` milliseconds (an empty dict when nothing
+    came), for ever: stop by leaving the loop. Each topic starts at its start; a
+    topic that does not exist yet is looked for again every ``find_every`` seconds
+    and read from its beginning once it appears, so a monitor started before the
+    topics were created sees them when they are.
+    """
+    from kafka import TopicPartition
+
+    consumer = clients.consumer(settings, **config)
+    assigned: dict[str, list[int]] = {}
+    looked: Deadline | None = None
+    try:
+        while True:
+            missing = [topic for topic in starts if topic not in assigned]
+            if missing and (looked is None or looked.expired):
+                found = _find_partitions(consumer, missing, assigned)
+                if found:
+                    consumer.assign(
+                        [TopicPartition(t, p) for t, parts in assigned.items() for p in parts]
+                    )
+                    for topic in found:
+                        # a topic that appeared after the first look is new: all of it
+                        start = starts[topic] if looked is None else "beginning"
+                        _seek(consumer, topic, assigned[topic], start)
+                looked = Deadline(find_every)
+            if not assigned:
+                time.sleep(poll_ms / 1000)
+                yield {}
+                continue
+            batch: dict[str, list[Record]] = {}
+            for tp, messages in consumer.poll(timeout_ms=poll_ms).items():
+                batch.setdefault(tp.topic, []).extend(_record(msg) for msg in messages)
+            yield batch
+    finally:
+        consumer.close()
+
+
+def _find_partitions(consumer: Any, topics: list[str], assigned: dict[str, list[int]]) -> list:
+    found = []
+    for topic in topics:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            assigned[topic] = sorted(partitions)
+            found.append(topic)
+    return found
+
+
+def _seek(consumer: Any, topic: str, partitions: list[int], start: Start) -> None:
+    from kafka import TopicPartition
+
+    tps = [TopicPartition(topic, p) for p in partitions]
+    if start == "beginning":
+        consumer.seek_to_beginning(*tps)
+    elif start == "end":
+        consumer.seek_to_end(*tps)
+    else:
+        first = consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, max(first[tp], start.get(tp.partition, 0)))
