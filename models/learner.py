@@ -192,7 +192,7 @@ class Learner:
         error = 1.0 - self.perf.models[name].rolling["accuracy"].get()
         threshold = self.detectors.thresholds()[detector]
         return detection_record(
-            name, detector, error, threshold, self.n_learned - 1, offset, event_ts
+            name, detector, error, threshold, self.n_learned - 1, offset, event_ts, self.perf.end
         )
 
     def report(self) -> list[dict]:

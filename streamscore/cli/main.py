@@ -35,19 +35,21 @@ def info(message: str) -> None:
 @app.command("demo")
 def demo(
     n_train: int = typer.Option(5_000, help="Events the batch model is trained on."),
-    n_stream: int = typer.Option(20_000, help="Events replayed through the worker."),
-    rate: float = typer.Option(4_000, help="Replay rate, events/s."),
+    n_stream: int = typer.Option(30_000, help="Events replayed through the worker."),
+    rate: float = typer.Option(2_000, help="Replay rate, events/s."),
     seed: int = typer.Option(7, help="Seed of the synthetic stream."),
+    out: Path = typer.Option(Path("demo-data"), help="Folder of the report and the worker's log."),
 ) -> None:
-    """Run the main job end to end: train, start a worker, replay, read back, summarise."""
+    """The main job end to end: a stream with a known data drift and concept change,
+    a worker scoring, learning and measuring drift, the live monitor, a summary and
+    the HTML report; exits 1 if any event got no prediction."""
     from streamscore.cli.demo import print_summary, run_demo
 
     settings = get_settings()
-    result = run_demo(settings, n_train=n_train, n_stream=n_stream, rate=rate, seed=seed)
+    result = run_demo(settings, n_train=n_train, n_stream=n_stream, rate=rate, seed=seed, out=out)
     print_summary(result)
-    lost = result.events - result.predictions
-    if lost:
-        raise StreamscoreError(f"{lost} events got no prediction")
+    if result.missing:
+        raise StreamscoreError(f"{result.missing} events got no prediction")
     info(f"the broker keeps running at {settings.bootstrap}: `streamscore kafka down` stops it")
 
 
