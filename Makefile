@@ -7,7 +7,7 @@ SS := $(VENV)/bin/streamscore
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps lint format test test-unit screenshots demo bench kafka-up kafka-down clean
+.PHONY: help install system-deps lint format test test-unit screenshots demo bench bench-parts kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,9 +46,12 @@ demo: install ## Start the local broker and run the main job end to end
 	$(SS) kafka up
 	$(SS) demo
 
-bench: install ## Throughput and latency against raw Kafka
+bench: install ## Throughput, CPU per event and latency against raw Kafka, the limit, naive
 	$(SS) kafka up
-	$(SS) bench
+	$(SS) bench --json bench.json
+
+bench-parts: install ## The cost of each stage of the hot path and of the learner (no Kafka)
+	$(PY) -m streamscore.cli.bench_parts
 
 kafka-up: install ## Start (or reuse) the local broker
 	$(SS) kafka up

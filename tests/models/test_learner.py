@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import pickle
 import random
-import time
 from collections import deque
 
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 from streamscore.models.learner import Learner, load_model
 from streamscore.models.online import rows_to_columns
 from streamscore.models.schema import Feature, FeatureSchema
-from tests.models.online_data import NUMERIC_10, SCHEMA, examples, numeric_rows, rows
+from tests.models.online_data import SCHEMA, examples, rows
 
 CLASSES = ["no", "yes"]
 
@@ -277,17 +276,3 @@ def test_online_model_recovers_from_concept_drift_and_batch_model_does_not(kind,
     batch_fired = {d for name, d, index in detections if name == "batch" and 5000 <= index < 5200}
     assert batch_fired == {"adwin", "page_hinkley"}, detections
     assert learner.report()[-1]["winner"] == "online"
-
-
-@pytest.mark.slow
-def test_throughput():
-    """The aim: 5,000 labels/s on one core, i.e. under 200 µs an example, with all
-    metrics, detectors and the challenger window. Measured: ~85-90 µs (learner.py)."""
-    data = examples(numeric_rows(50_000), [0, 1], partitions=4)
-    learner = Learner(NUMERIC_10, [0, 1])
-    start = time.perf_counter()
-    learner.learn(data)
-    per_example = (time.perf_counter() - start) / len(data)
-    print(f"\n{per_example * 1e6:.1f} µs per example, {1 / per_example:,.0f} examples/s")
-    assert learner.n_learned == 50_000
-    assert per_example < 200e-6
