@@ -7,7 +7,7 @@ SS := $(VENV)/bin/streamscore
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps lint format test test-unit screenshots demo bench bench-parts kafka-up kafka-down clean
+.PHONY: help install system-deps lint format test faults test-unit screenshots demo bench bench-parts kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ system-deps: ## Debian packages the tests use (chromium, tmux, kcat): installed 
 
 test: install system-deps ## The whole suite against a real Kafka broker (started by the tests)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+faults: install ## The fault harness: kill workers and the broker, count what was lost (a table)
+	$(PY) -m pytest -m faults $(PYTEST_ARGS) tests/faults
 
 test-unit: install ## Only the tests that need no broker
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

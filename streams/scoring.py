@@ -54,6 +54,7 @@ class ScoreStage:
         )
         self.positions: dict[int, int] = {}  # events partition -> last offset processed
         self._references: dict[tuple[str, str], DriftReference] = {}
+        self.lock = asyncio.Lock()  # one batch, or one drain of waiting labels, at a time
 
     def reference(self) -> DriftReference:
         model = self.scorer.model
@@ -65,6 +66,29 @@ class ScoreStage:
     async def process(self, batch: batching.RecordBatch) -> tuple[Outcome, list[Any], dict]:
         """Score, remember, count and join one batch; deliver its outputs. Returns what
         to acknowledge per partition."""
+        async with self.lock:
+            return await self._process(batch)
+
+    async def drain_waiting(self) -> None:
+        """Join the labels still waiting (their events have come since, or their partition's
+        memory was rebuilt) when no new batch would: the end of a stream."""
+        if self.joiner is None or not self.joiner.waiting_count():
+            return
+        async with self.lock:
+            s = self.settings
+            examples, bad_labels, joined = self.joiner.join(
+                [], self._caught_up, self.scorer.model.classes, now_ms()
+            )
+            if not joined:
+                return
+            outputs: Outputs = defaultdict(lambda: defaultdict(list))
+            outputs[s.examples_topic][None] += examples
+            for p, key, letter in bad_labels:
+                outputs[s.dlq_topic][p].append((key, letter))
+            await delivery.for_app(self.app, s.partitions).send(_plain(outputs))
+            batching.commit(self.app, {TP(s.labels_topic, p): o for p, o in joined.items()})
+
+    async def _process(self, batch: batching.RecordBatch) -> tuple[Outcome, list[Any], dict]:
         s = self.settings
         events: list[Any] = []
         labels: list[Any] = []
@@ -195,6 +219,10 @@ def install(
     @app.timer(1.0)
     async def flush_idle_windows() -> None:
         await stage.flush_idle()
+
+    @app.timer(0.5)
+    async def join_waiting_labels() -> None:
+        await stage.drain_waiting()
 
     batching.on_flush(app, stage.flush)
 

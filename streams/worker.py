@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import faust
 from threadpoolctl import threadpool_limits
 
 from streamscore.ground.config import Settings
-from streamscore.ground.errors import ConfigError, ModelError, StreamscoreError
-from streamscore.ground.kafka.admin import create_topics
+from streamscore.ground.errors import BrokerError, ConfigError, ModelError, StreamscoreError
+from streamscore.ground.kafka.admin import create_topics, wait_for_broker
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.registry import Registry
 from streamscore.streams import drift, learning, model_updates, scoring
@@ -40,6 +41,22 @@ def initial_model(
     return registry.load(name), offsets
 
 
+def wait_for_kafka(settings: Settings) -> None:
+    """Wait for the brokers as long as it takes (a worker may start before them), saying
+    once what it waits for, then every ten minutes."""
+    said: float | None = None
+    while True:
+        try:
+            wait_for_broker(settings)
+            if said is not None:
+                log.info("the Kafka broker at %s answers", settings.bootstrap)
+            return
+        except BrokerError as exc:
+            if said is None or time.monotonic() - said > 600:
+                log.warning("waiting for the Kafka broker at %s: %s", settings.bootstrap, exc)
+                said = time.monotonic()
+
+
 def build_worker(settings: Settings, model_name: str | None = None) -> faust.App:
     """A Faust app that scores events with ``model_name`` and follows its promotions."""
     name = model_name or settings.model_name
@@ -48,6 +65,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     # Measured: HistGradientBoosting on 1000-row batches scores ~25x faster with one
     # OpenMP thread than with two on a 2-core host, where threads spin against the loop.
     threadpool_limits(limits=settings.model_threads)
+    wait_for_kafka(settings)
     create_topics(settings)
     registry = Registry(settings.registry_path)
     model, offsets = initial_model(settings, registry, name)
