@@ -7,7 +7,7 @@ SS := $(VENV)/bin/streamscore
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps lint format test faults test-unit screenshots demo bench bench-parts kafka-up kafka-down clean
+.PHONY: help install system-deps lint format test faults soak test-unit screenshots demo bench bench-parts kafka-up kafka-down clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: install system-deps ## The whole suite against a real Kafka broker (starte
 
 faults: install ## The fault harness: kill workers and the broker, count what was lost (a table)
 	$(PY) -m pytest -m faults $(PYTEST_ARGS) tests/faults
+
+soak: install ## Twenty minutes at 1,000 events/s: RSS, lag and latency every 10 s (SOAK_MINUTES=N)
+	$(PY) -m pytest -m soak -s $(PYTEST_ARGS) tests/faults/test_soak.py
 
 test-unit: install ## Only the tests that need no broker
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

@@ -131,7 +131,7 @@ class FeatureMemory:
     def forget_old(self, now_ms: int) -> None:
         """Forget what has waited longer than the TTL (kept a little longer: a label that
         comes just after is reported as expired rather than unknown), or beyond capacity."""
-        horizon = now_ms - 2 * self.ttl_ms
+        horizon = now_ms - 1.25 * self.ttl_ms
         chunks = self._chunks
         while chunks and (chunks[0].at_ms < horizon or len(self._index) > self.capacity):
             self._forget(chunks.popleft())

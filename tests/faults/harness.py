@@ -132,8 +132,8 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         recovery = ", ".join(f"{s:.1f}" for s in r.recovery_s) or "-"
         learned = "-" if r.learned is None else f"{r.learned:,} / {r.labelled:,}"
-        lines.append((r.scenario, f"{r.events:,}", str(r.kills), str(r.lost),
-                      str(r.duplicates), str(r.dead_letters), recovery, learned, r.note))  # fmt: skip
+        counts = (str(r.kills), str(r.lost), str(r.duplicates), str(r.dead_letters))
+        lines.append((r.scenario, f"{r.events:,}", *counts, recovery, learned, r.note))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = [" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     out.insert(1, "-+-".join("-" * w for w in widths))

@@ -147,8 +147,9 @@ def test_kill_9_the_broker_and_restart_it_on_the_same_data(
     feed.join()
     lost, duplicates, dead = outcome(settings, set(live["id"]))
     learned = wait_learned(settings, n)
+    note = "recovery: from the broker's restart"
     ROWS.append(Row("kill -9 the broker, restart it", n, 1, lost, duplicates, dead, [recovery],
-                    learned[-1] if learned else 0, n, "recovery: from the broker's restart"))  # fmt: skip
+                    learned[-1] if learned else 0, n, note))  # fmt: skip
     assert worker.alive(), worker.output()[-3000:]
     assert lost == 0
     assert learned == sorted(learned) and learned[-1] == n
