@@ -178,33 +178,73 @@ def _contestant(settings: Settings, kind: str, n: int, workdir: Path) -> Run:
         _stop(proc)
 
 
-def _worker(settings: Settings, processes: int, n: int, workdir: Path) -> Run:
+def _worker(settings: Settings, processes: int, n: int, workdir: Path, name: str) -> Run:
+    """A worker (``processes`` of them in one group) on the backlog, stopped after."""
     proc = _spawn(settings, ["streamscore", "worker", "--model", "bench", "--processes",
-                             str(processes)], workdir / f"worker-{processes}.log")  # fmt: skip
+                             str(processes)], workdir / f"{name}.log")  # fmt: skip
     try:
-        wait_worker_ready(settings.web_port, alive=lambda: proc.poll() is None)
-        return _measure(settings, f"worker x{processes}", proc, settings.predictions_topic, n,
-                        timeout=900)  # fmt: skip
+        for i in range(processes):  # every process in the group before the clock starts
+            wait_worker_ready(settings.web_port + i, alive=lambda: proc.poll() is None)
+        return _measure(settings, name, proc, settings.predictions_topic, n, timeout=900)
     finally:
         _stop(proc)
 
 
+def _learned(settings: Settings) -> int:
+    from streamscore.models.snapshot import load_header
+
+    records = read_topic(settings, settings.snapshots_topic, timeout=30, parse=False)
+    counts = [load_header(r.raw)["n_learned"] for r in records
+              if r.raw and (r.key or "").startswith("online/")]  # fmt: skip
+    return max(counts, default=0)
+
+
+def _whole(settings: Settings, proc: subprocess.Popen, n: int, timeout: float = 900) -> Run:
+    """The whole pipeline on the backlog: from the first prediction until every event is
+    scored and every label learned (wall clock), with the CPU of that stretch."""
+    deadline = time.monotonic() + timeout
+    first: tuple[float, float] | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StreamscoreError(f"the worker exited ({proc.returncode})")
+        scored = _count(settings, settings.predictions_topic)
+        if scored and first is None:
+            first = (time.monotonic(), _cpu_seconds(_family(proc.pid)))
+        if scored >= n and _learned(settings) >= n:
+            break
+        time.sleep(0.5)
+    else:
+        raise StreamscoreError(f"the worker did not score and learn {n} events in {timeout:.0f} s")
+    assert first is not None
+    span = time.monotonic() - first[0]
+    cpu = _cpu_seconds(_family(proc.pid)) - first[1]
+    return Run("worker x1, whole pipeline", n, n / span, cpu / n * 1e6,
+               _peak_rss_mb(_family(proc.pid)))  # fmt: skip
+
+
 def _paced(settings: Settings, rate: float, seconds: float, prefix: str, seed: int) -> int:
-    """Send ``rate`` events/s for ``seconds``, each stamped with the time it was due."""
-    frame = synthetic_rows(int(rate * seconds), seed, prefix).drop(columns=["label"])
-    values = [orjson.dumps(r) for r in frame.to_dict("records")]
-    keys = [i.encode() for i in frame["id"]]
+    """Send ``rate`` events/s for ``seconds`` and each one's label 1 s after it, every
+    record stamped with the time it was due (so a late producer does not hide latency)."""
+    frame = synthetic_rows(int(rate * seconds), seed, prefix)
+    labels = frame.pop("label").tolist()
+    plan: list[tuple[float, str, bytes, bytes]] = []
+    for i, row in enumerate(frame.to_dict("records")):
+        key = row["id"].encode()
+        plan.append((i / rate, settings.events_topic, key, orjson.dumps(row)))
+        label = orjson.dumps({"id": row["id"], "label": int(labels[i])})
+        plan.append((i / rate + 1.0, settings.labels_topic, key, label))
+    plan.sort(key=lambda item: item[0])
     producer = clients.producer(settings, acks="all", linger_ms=1)
     start = time.time()
-    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
-        due = start + i / rate
+    for at, topic, key, value in plan:
+        due = start + at
         wait = due - time.time()
         if wait > 0:
             time.sleep(wait)
-        producer.send(settings.events_topic, key=key, value=value, timestamp_ms=int(due * 1000))
+        producer.send(topic, key=key, value=value, timestamp_ms=int(due * 1000))
     producer.flush(60)
     producer.close(10)
-    return len(values)
+    return len(frame)
 
 
 def _latency(settings: Settings, rate: float, seconds: float, trial: int) -> dict[str, float]:
@@ -216,6 +256,17 @@ def _latency(settings: Settings, rate: float, seconds: float, trial: int) -> dic
     lat = [r.timestamp_ms - r.value["event_ts"] for r in got if (r.key or "").startswith(prefix)]
     return {"rate": rate, "events": n, "answered": len(lat), "p50_ms": percentile(lat, 50),
             "p99_ms": percentile(lat, 99), "max_ms": max(lat, default=float("nan"))}  # fmt: skip
+
+
+def _variant(bench: Settings, tag: str, **update: Any) -> Settings:
+    """The bench's settings for another group: its own app id, outputs and web port."""
+    variant = bench.model_copy(update={
+        "app_id": f"{bench.app_id}-{tag}", "web_port": free_port(),
+        "predictions_topic": f"{bench.predictions_topic}-{tag}",
+        "drift_topic": f"{bench.drift_topic}-{tag}", **update,
+    })  # fmt: skip
+    create_topics(variant, [variant.predictions_topic], config=APPEND_TIME)
+    return variant
 
 
 def _bench_settings(settings: Settings, workdir: Path) -> Settings:
@@ -261,22 +312,21 @@ def run_bench(
     for kind, count in (("raw", n), ("limit", n), ("naive", min(n, naive_events))):
         console.print(f"{kind} ...")
         runs.append(_contestant(bench, kind, count, workdir))
-    console.print("streamscore worker, 2 processes ...")
-    two = bench.model_copy(update={"app_id": f"{bench.app_id}-x2", "web_port": free_port(),
-                                   "predictions_topic": f"{bench.predictions_topic}-x2",
-                                   "drift_topic": f"{bench.drift_topic}-x2"})  # fmt: skip
-    create_topics(two, [two.predictions_topic], config=APPEND_TIME)
-    runs.append(_worker(two, 2, n, workdir))
-    console.print("streamscore worker, 1 process ...")
-    worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "worker-1.log")
+    for processes in (1, 2):
+        console.print(f"streamscore worker, scoring and drift, {processes} process(es) ...")
+        scoring = _variant(bench, f"s{processes}", online_model="off")
+        runs.append(_worker(scoring, processes, n, workdir, f"worker x{processes}"))
+    console.print("streamscore worker, the whole pipeline (labels: join, learner) ...")
+    worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "whole.log")
     latency: list[dict[str, float]] = []
     try:
         wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
-        runs.append(_measure(bench, "worker x1", worker, bench.predictions_topic, n, timeout=900))
+        runs.append(_whole(bench, worker, n))
         rates = latency_rates or [1000.0, runs[-1].events_per_s / 2]
         for trial in range(trials):
             for rate in rates:
-                console.print(f"latency at {rate:,.0f} events/s for {latency_seconds:g} s ...")
+                console.print(f"latency at {rate:,.0f} events/s (and their labels) for "
+                              f"{latency_seconds:g} s ...")  # fmt: skip
                 latency.append({"trial": trial, **_latency(bench, rate, latency_seconds, trial)})
     finally:
         _stop(worker)
@@ -285,7 +335,7 @@ def run_bench(
 
 def _result(n: int, produce_rate: float, runs: list[Run], latency: list[dict], workdir: Path):
     by = {r.name: r for r in runs}
-    one = by["worker x1"]
+    one, whole = by["worker x1"], by["worker x1, whole pipeline"]
     return {
         "events": n,
         "features": N_FEATURES,
@@ -297,6 +347,9 @@ def _result(n: int, produce_rate: float, runs: list[Run], latency: list[dict], w
         "worker_vs_raw": one.events_per_s / by["raw"].events_per_s,
         "worker_vs_naive": one.events_per_s / by["naive"].events_per_s,
         "workers2_vs_1": by["worker x2"].events_per_s / one.events_per_s,
+        "whole_pipeline_events_per_s": whole.events_per_s,
+        "whole_pipeline_cpu_us_per_event": whole.cpu_us_per_event,
+        "whole_vs_scoring": whole.events_per_s / one.events_per_s,
         "latency": latency,
         "workdir": str(workdir),
     }
@@ -312,13 +365,14 @@ def print_report(result: dict[str, Any]) -> None:
                       f"{run['cpu_us_per_event']:.1f}", f"{run['peak_rss_mb']:.0f}")  # fmt: skip
     out = Console()
     out.print(table)
-    ratios = Table(title="worker (1 process, whole pipeline) against")
+    ratios = Table(title="worker (1 process, scoring and drift) against")
     ratios.add_column("ratio")
     ratios.add_column("value", justify="right")
-    for key in ("worker_vs_limit", "worker_vs_raw", "worker_vs_naive", "workers2_vs_1"):
+    for key in ("worker_vs_limit", "worker_vs_raw", "worker_vs_naive", "workers2_vs_1",
+                "whole_vs_scoring"):  # fmt: skip
         ratios.add_row(key, f"{result[key]:.2f}")
     out.print(ratios)
-    latency = Table(title="produce-to-prediction latency (worker, 1 process)")
+    latency = Table(title="produce-to-prediction latency (whole pipeline, 1 process)")
     for column in ("trial", "events/s", "answered", "p50 ms", "p99 ms", "max ms"):
         latency.add_column(column, justify="right")
     for row in result["latency"]:
