@@ -115,29 +115,62 @@ def _count(settings: Settings, topic: str) -> int:
     return sum(end_offsets(settings, topic).values())
 
 
+class _Counter:
+    """Records in a topic, read from one long-lived consumer (a few ms a call, so the
+    CPU and the count are sampled close together even for a run that lasts a second)."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        from kafka import TopicPartition
+
+        self.consumer = clients.consumer(settings)
+        deadline = time.monotonic() + settings.broker_timeout
+        while not (found := self.consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise StreamscoreError(f"topic {topic} not found")
+            time.sleep(0.2)
+        self.tps = [TopicPartition(topic, p) for p in sorted(found)]
+
+    def __call__(self) -> int:
+        return sum(self.consumer.end_offsets(self.tps).values())
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
 def _measure(settings: Settings, name: str, proc: subprocess.Popen, out: str, n: int,
              timeout: float) -> Run:  # fmt: skip
-    """Watch ``out`` fill up to ``n`` records while ``proc`` runs; its figures."""
+    """Watch ``out`` fill up to ``n`` records while ``proc`` runs; its figures. The CPU
+    per event is counted from the first output record seen to the last (start-up and
+    model loading left out), sampled every 20 ms."""
     deadline = time.monotonic() + timeout
     first: tuple[int, float] | None = None
     count = 0
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StreamscoreError(f"bench contestant {name} exited ({proc.returncode})")
-        count = _count(settings, out)
-        if count and first is None:
-            first = (count, _cpu_seconds(_family(proc.pid)))
-        if count >= n:
-            break
-        time.sleep(0.2)
+    counter = _Counter(settings, out)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StreamscoreError(f"bench contestant {name} exited ({proc.returncode})")
+            cpu = _cpu_seconds(_family(proc.pid))
+            count = counter()
+            if count and first is None:
+                first = (count, cpu)
+            if count >= n:
+                break
+            time.sleep(0.02)
+    finally:
+        counter.close()
     pids = _family(proc.pid)
     cpu, rss = _cpu_seconds(pids), _peak_rss_mb(pids)
     if count < n or first is None:
         raise StreamscoreError(f"bench contestant {name} wrote {count} of {n} in {timeout:.0f} s")
+    if first[0] > n // 2:
+        raise StreamscoreError(
+            f"bench contestant {name} wrote {first[0]} of {n} before "
+            "the first sample: too few events to measure its CPU (raise -n)"
+        )
     stamps = [r.timestamp_ms for r in read_topic(settings, out, timeout=120, parse=False)]
     span = (max(stamps) - min(stamps)) / 1000
-    return Run(name, n, (n - 1) / max(span, 1e-9), (cpu - first[1]) / max(n - first[0], 1) * 1e6,
-               rss)  # fmt: skip
+    return Run(name, n, (n - 1) / max(span, 1e-9), (cpu - first[1]) / (n - first[0]) * 1e6, rss)
 
 
 def _stop(proc: subprocess.Popen) -> None:
