@@ -3,15 +3,17 @@ scorer and a naive Faust agent, all measured in one run on one broker.
 
 On a shared machine only ratios measured side by side mean something, so one run
 measures everything on the same backlog (``-n`` events of 10 numeric features,
-HistGradientBoosting; the worker also gets their labels, so its row is the whole
-pipeline: scoring, online model, label join, learner, drift windows and merger):
+HistGradientBoosting, and their labels):
 
 * **throughput** on the backlog, for ``raw`` (consume and forward, no decoding),
   ``limit`` (the hand-written batch scorer), ``naive`` (a Faust agent scoring each
-  event, on the first ``--naive-events``), the worker with 1 process and with 2
-  (``--processes 2``): events/s from the first to the last output record (their
-  broker append times), CPU µs per event of the process(es) over the same stretch
-  (``/proc``: user + system), peak RSS;
+  event, on the first ``--naive-events``), the worker scoring (with the drift windows;
+  online model off) with 1 process and with 2 (``--processes 2``), and the whole
+  pipeline (scoring, drift, label join, online learner, snapshots) in one process:
+  events/s from the first to the last output record (their broker append times;
+  the whole pipeline: until every label is learned), CPU µs per event of the
+  process(es) over the same stretch (``/proc``: user + system, sampled with the
+  output count every 20 ms), peak RSS;
 * **latency** of the worker at a steady 1,000 events/s and at half its backlog rate
   (``--latency-rate`` to choose), ``--trials`` times: produce-to-prediction, from the
   time each event was *due* (set as its record timestamp by the paced producer, so a
@@ -43,7 +45,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streamscore.cli.measure import percentile
-from streamscore.cli.processes import wait_worker_ready
+from streamscore.cli.processes import wait_worker_ready, worker_metric
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import StreamscoreError
 from streamscore.ground.kafka import clients
@@ -211,16 +213,47 @@ def _contestant(settings: Settings, kind: str, n: int, workdir: Path) -> Run:
         _stop(proc)
 
 
-def _worker(settings: Settings, processes: int, n: int, workdir: Path, name: str) -> Run:
-    """A worker (``processes`` of them in one group) on the backlog, stopped after."""
-    proc = _spawn(settings, ["streamscore", "worker", "--model", "bench", "--processes",
-                             str(processes)], workdir / f"{name}.log")  # fmt: skip
+def _worker(bench: Settings, scoring: Settings, processes: int, n: int, workdir: Path,
+            name: str) -> Run:  # fmt: skip
+    """A worker (``processes`` of them in one group) on the backlog, stopped after.
+
+    The workers start on an empty events topic of their own; once every process holds
+    partitions, the raw contestant copies the backlog into it (~10x faster than a worker
+    scores, so the workers see a backlog within a fraction of a second). Reading the
+    backlog straight away instead, the first process of two scored it alone before the
+    group's rebalance gave the second its partitions (a rebalance waits up to a
+    heartbeat, 3 s): the figure was one process's."""
+    proc = _spawn(scoring, ["streamscore", "worker", "--model", "bench", "--processes",
+                            str(processes)], workdir / f"{name}.log")  # fmt: skip
+    copier: subprocess.Popen | None = None
     try:
         for i in range(processes):  # every process in the group before the clock starts
-            wait_worker_ready(settings.web_port + i, alive=lambda: proc.poll() is None)
-        return _measure(settings, name, proc, settings.predictions_topic, n, timeout=900)
+            wait_worker_ready(scoring.web_port + i, alive=lambda: proc.poll() is None)
+        _wait_balanced(scoring, processes, proc)
+        copy = ["streamscore.cli.bench_contestants", "raw", scoring.events_topic,
+                f"{scoring.app_id}-copy", "bench"]  # fmt: skip
+        copier = _spawn(bench, copy, workdir / f"{name}-copy.log")
+        return _measure(scoring, name, proc, scoring.predictions_topic, n, timeout=900)
     finally:
+        if copier is not None:
+            _stop(copier)
         _stop(proc)
+
+
+def _wait_balanced(settings: Settings, processes: int, proc: subprocess.Popen) -> None:
+    """Until the partitions are split among all ``processes`` (none holds them all)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        held = [worker_metric(settings.web_port + i, "streamscore_assigned_partitions")
+                for i in range(processes)]  # fmt: skip
+        if all(h is not None and h > 0 for h in held) and sum(h or 0 for h in held) == (
+            settings.partitions
+        ):
+            return
+        if proc.poll() is not None:
+            raise StreamscoreError(f"the worker exited ({proc.returncode})")
+        time.sleep(0.2)
+    raise StreamscoreError(f"the partitions were not split among {processes} processes in 120 s")
 
 
 def _learned(settings: Settings) -> int:
@@ -347,8 +380,12 @@ def run_bench(
         runs.append(_contestant(bench, kind, count, workdir))
     for processes in (1, 2):
         console.print(f"streamscore worker, scoring and drift, {processes} process(es) ...")
-        scoring = _variant(bench, f"s{processes}", online_model="off")
-        runs.append(_worker(scoring, processes, n, workdir, f"worker x{processes}"))
+        tag = f"s{processes}"
+        scoring = _variant(bench, tag, online_model="off",
+                           events_topic=f"{bench.events_topic}-{tag}",
+                           labels_topic=f"{bench.labels_topic}-{tag}")  # fmt: skip
+        create_topics(scoring, [scoring.events_topic, scoring.labels_topic])
+        runs.append(_worker(bench, scoring, processes, n, workdir, f"worker x{processes}"))
     console.print("streamscore worker, the whole pipeline (labels: join, learner) ...")
     worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "whole.log")
     latency: list[dict[str, float]] = []
