@@ -107,7 +107,7 @@ def wait_for_broker(
     raise BrokerError(
         f"no Kafka broker answered at {settings.bootstrap} within {deadline.seconds:g} s "
         f"({_reason(last)}); start one with `streamscore kafka up` or check "
-        "STREAMSCORE_BOOTSTRAP_SERVERS"
+        f"STREAMSCORE_BOOTSTRAP_SERVERS{clients.security_hint(settings)}"
     )
 
 
