@@ -62,7 +62,7 @@ def wait_for_log(worker, text: str, count: int = 1, timeout: float = 60.0) -> st
     raise AssertionError(f"{text!r} x{count} not in the worker's log:\n" + worker.output()[-3000:])
 
 
-def test_scoring_round_trip_over_sasl_ssl(secure, settings_factory, worker_factory):
+def test_scoring_round_trip_over_sasl_ssl(secure, settings_factory, worker_factory, tmp_path):
     settings = settings_factory(**secure.client_settings(log_level="debug", snapshot_interval=0.5))
     assert create_topics(settings)[settings.events_topic] == "created"
     model = train_model(settings.registry_path)
@@ -89,6 +89,15 @@ def test_scoring_round_trip_over_sasl_ssl(secure, settings_factory, worker_facto
     wait_for_drift(settings, lambda r: learned(r) >= 300, 120, "300 labels learned")
     assert worker.alive(), worker.output()[-3000:]
     logs["worker log (info)"] = worker.output()
+
+    # the producers' path: `streamscore replay` over SASL_SSL, scored by the same worker
+    rows = tmp_path / "rows.jsonl"
+    rows.write_bytes(b"\n".join(orjson.dumps(e) for e in events(50, prefix="replayed")))
+    replayed = cli(settings, "replay", str(rows), "--max", "--quiet")
+    assert replayed.returncode == 0, replayed.stderr
+    out = consume(settings, settings.predictions_topic, len(sent) + 50, timeout=120)
+    assert sum(r.key.startswith("replayed") for r in out) == 50
+    logs["replay"] = replayed.stdout + replayed.stderr
 
     listed = cli(settings, "topics", "list")
     assert listed.returncode == 0 and settings.events_topic in listed.stdout, listed.stderr
