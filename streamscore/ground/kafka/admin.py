@@ -198,3 +198,15 @@ def describe_topics(settings: Settings) -> list[dict[str, Any]]:
         ),
         key=lambda t: t["name"],
     )
+
+
+def delete_topics_with_prefix(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (a run's own topics); their names."""
+    client = clients.admin(settings)
+    try:
+        names = sorted(t for t in client.list_topics() if t.startswith(prefix))
+        if names:
+            client.delete_topics(names, timeout_ms=int(settings.broker_timeout * 1000))
+        return names
+    finally:
+        client.close()
