@@ -25,12 +25,12 @@ held back). A snapshot carries these offsets and the examples offset it covers; 
 restarted learner restores it and reads the examples topic from ``examples_offset
 + 1``, reaching exactly the state of an uninterrupted run (tests/models/test_learner.py).
 
-**Cost**, measured on this machine (2 shared cores, load ~1.3), default model, 10
-numeric features, all metrics, detectors and the challenger window, 50,000 examples:
-87-112 µs per example, 8,900-11,500 examples/s on one core (aim: 5,000/s, i.e. 200 µs;
-``test_throughput``). About half is River's metrics (cumulative ROC AUC: 10 confusion
-matrices per model), a third the model's predict and learn. With ``"hat"``: ~206 µs
-(~4,900/s, under the aim).
+**Cost**, measured on this machine (2 shared cores), default model, 10 numeric
+features, all metrics, detectors and the challenger window: ~69 µs per example,
+~14,500 examples/s on one core (``make bench-parts``; aim 5,000/s). River's scaler
+and logistic regression (predict, then learn) take about a third, the two
+detectors per model a seventh, the metrics (plain counts, :mod:`.performance`) a
+tenth, the example's checks the rest. With ``"hat"``: ~206 µs (~4,900/s).
 
 >>> from streamscore.models.schema import Feature, FeatureSchema
 >>> learner = Learner(FeatureSchema((Feature("x", "numeric"),)), [0, 1], report_every=2)

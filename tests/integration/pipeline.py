@@ -36,7 +36,15 @@ def wait_for_drift(
         if condition(records):
             return records
         time.sleep(0.5)
-    raise AssertionError(f"{what} not seen on {settings.drift_topic} within {timeout:.0f} s")
+    kinds: dict[str, int] = {}
+    for r in records:
+        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+    challengers = [r for r in records if r["kind"] in ("challenger", "detector")][-6:]
+    raise AssertionError(
+        f"{what} not seen on {settings.drift_topic} within {timeout:.0f} s; records by kind "
+        f"{kinds}, labels learned {learned(records)}, last challenger/detector records "
+        f"{challengers}"
+    )
 
 
 def latest(records: list[dict], kind: str, name: str, metric: str, **match: Any) -> Any:
