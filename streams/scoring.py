@@ -74,10 +74,6 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
             done = positions.get(tp.partition, -1) + 1
             metrics.lag.labels(str(tp.partition)).set(max(0, highwater - max(done, 0)))
 
-    @app.page("/metrics")
-    async def prometheus_metrics(web: Any, request: Any) -> Any:
-        return web.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
-
 
 def _outputs(settings: Settings, outcome: Outcome) -> dict[str, Any]:
     outputs: dict[str, Any] = {}

@@ -13,7 +13,7 @@ from streamscore.ground.errors import ConfigError, ModelError, StreamscoreError
 from streamscore.ground.kafka.admin import create_topics
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.registry import Registry
-from streamscore.streams import model_updates, scoring
+from streamscore.streams import heartbeat, model_updates, scoring, web
 from streamscore.streams.app import create_app
 from streamscore.streams.metrics import WorkerMetrics
 from streamscore.streams.scorer import Scorer
@@ -56,6 +56,8 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     scorer = Scorer(model, max_event_bytes=settings.max_event_bytes)
     app = create_app(settings)
     scoring.install(app, settings, scorer, metrics)
+    web.install(app, settings, metrics)  # /metrics, /health, /ready
+    heartbeat.install(app, settings, lambda: (scorer.model.name, scorer.model.version))
 
     def swap_in(value: bytes) -> None:
         try:
