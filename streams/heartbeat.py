@@ -100,7 +100,7 @@ def install(app: faust.App, settings: Settings, model: Callable[[], tuple[str, s
         said.update(model=current, at=time.monotonic())
 
     @app.on_before_shutdown.connect
-    async def forget_me(sender: Any, **kwargs: Any) -> None:
+    async def forget_me(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         try:
             await send(None)
         except Exception as exc:

@@ -120,8 +120,17 @@ def join(
 
 
 def _row(worker: str, in_group: bool, record: dict[str, Any]) -> WorkerRow:
-    keys = ("host", "pid", "model", "version", "web", "started_ts", "updated_ts")
-    return WorkerRow(worker, in_group, **{k: record.get(k) for k in keys})
+    return WorkerRow(
+        worker,
+        in_group,
+        host=record.get("host"),
+        pid=record.get("pid"),
+        model=record.get("model"),
+        version=record.get("version"),
+        web=record.get("web"),
+        started_ts=record.get("started_ts"),
+        updated_ts=record.get("updated_ts"),
+    )
 
 
 def print_status(status: Status, as_json: bool) -> None:

@@ -124,6 +124,7 @@ def dlq_replay(
     stage: Stage = typer.Option(None, help="Re-send every letter of this stage."),
     all_letters: bool = typer.Option(False, "--all", help="Re-send every letter."),
     topic: str = typer.Option(None, help="Target topic (default: the events topic)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Send chosen dead letters' original key and bytes back to the events topic."""
     from streamscore.streams.dlq import parse_refs, read_letters, replay_letters
@@ -143,7 +144,13 @@ def dlq_replay(
     if missing:
         raise ConfigError(f"no dead letter at {', '.join(f'{p}:{o}' for p, o in sorted(missing))}")
     n = replay_letters(settings, chosen, topic)
-    print(f"re-sent {n} dead letters to {topic or settings.events_topic}")
+    target = topic or settings.events_topic
+    if as_json:
+        from streamscore.cli.output import print_json
+
+        print_json({"resent": n, "topic": target, "letters": [letter.ref for letter in chosen]})
+        return
+    print(f"re-sent {n} dead letters to {target}")
 
 
 def register(app: typer.Typer) -> None:
