@@ -9,7 +9,7 @@ Every mistake is one line on stderr and a non-zero exit code: a
 :class:`StreamscoreError` (bad setting, unreachable broker, bad data) is
 ``error: ...`` and exit 1; a usage error (unknown option, a value out of range) is
 ``error: ...`` naming the command's ``--help`` and exit 2. Ctrl-C exits 130; a
-closed pipe (``| head``) ends the command quietly.
+closed pipe (``| head``) ends the command quietly with exit 1 (typer's handling).
 """
 
 from __future__ import annotations
