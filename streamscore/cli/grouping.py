@@ -138,8 +138,9 @@ def print_status(status: Status, as_json: bool) -> None:
         print_json(status.as_dict())
         return
     members = sum(w.in_group for w in status.workers)
+    state = status.state + (" (no worker has joined it)" if status.state == "Dead" else "")
     print_line(
-        f"group {status.group} on {status.bootstrap}: {status.state}, {members} "
+        f"group {status.group} on {status.bootstrap}: {state}, {members} "
         f"worker{'s' if members != 1 else ''}, lag {status.lag:,}"
     )
     if status.workers:

@@ -264,3 +264,14 @@ def test_ready_is_503_for_a_worker_without_partitions(settings_factory, worker_f
         return {_get(f"http://127.0.0.1:{p}/ready")[0] for p in ports} == {200, 503}
 
     wait_for("one ready worker and one standby", one_has_none)
+
+
+def test_status_of_a_group_no_worker_has_joined(settings_factory):
+    settings = settings_factory()
+    status = _status(settings)
+    assert (status["state"], status["workers"], status["lag"]) == ("Dead", [], 0)
+    table = cli(settings, "status")
+    assert table.returncode == 0
+    assert f"group {settings.app_id} on {settings.bootstrap}: Dead (no worker has joined it)" in (
+        table.stdout
+    )

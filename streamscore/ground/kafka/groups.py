@@ -43,7 +43,7 @@ class PartitionLag:
 @dataclass(frozen=True)
 class Group:
     group_id: str
-    state: str  # Stable, PreparingRebalance, CompletingRebalance, Empty, Dead
+    state: str  # Stable, PreparingRebalance, CompletingRebalance, Empty, Dead (never joined)
     members: list[Member]
     partitions: list[PartitionLag]
 
@@ -70,8 +70,11 @@ def describe_group(settings: Settings, group_id: str) -> Group:
         ) from None
     finally:
         admin.close()
-    if described.get("error"):
-        raise BrokerError(f"cannot describe group {group_id!r}: {described['error']}")
+    error = described.get("error")
+    if error and "GroupIdNotFound" in error:  # Kafka 4: a group nobody has joined yet
+        described = {"group_state": "Dead", "members": []}
+    elif error:
+        raise BrokerError(f"cannot describe group {group_id!r}: {error}")
     members = [_member(m) for m in described.get("members", [])]
     offsets = {(tp.topic, tp.partition): om.offset for tp, om in committed.items()}
     owned = {(t, p): m.member_id for m in members for t, ps in m.partitions.items() for p in ps}
