@@ -13,7 +13,6 @@ Timestamps are parsed by :func:`streamscore.ground.times.column_ms`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,9 +99,9 @@ def realtime_seconds(
     return 0.0 if first is None else max(0.0, latest - first) / 1000
 
 
-def check_realtime(seconds: float, realtime: bool, log: Callable[[str], None]) -> None:
-    """Say how long a real-time replay takes; refuse one over :data:`MAX_REALTIME_SECONDS`
-    unless asked for with ``--realtime``."""
+def check_realtime(seconds: float, realtime: bool) -> str:
+    """Refuse a real-time replay over :data:`MAX_REALTIME_SECONDS` unless asked for with
+    ``--realtime``; else the line that says how long it takes."""
     if seconds > MAX_REALTIME_SECONDS and not realtime:
         speed = nice_speed(seconds / MAX_REALTIME_SECONDS)
         raise ConfigError(
@@ -110,9 +109,8 @@ def check_realtime(seconds: float, realtime: bool, log: Callable[[str], None]) -
             f"--speed X (--speed {speed:g} takes {duration(seconds / speed)}), --rate N, --max, "
             "or --realtime to run it in real time anyway"
         )
-    log(
-        f"replaying in real time (the timestamps' own pace): about {duration(seconds)}"
-        + ("" if seconds < 60 else "; --speed, --rate or --max go faster")
+    return f"replaying in real time (the timestamps' own pace): about {duration(seconds)}" + (
+        "" if seconds < 60 else "; --speed, --rate or --max go faster"
     )
 
 

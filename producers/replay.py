@@ -158,10 +158,11 @@ def replay(
     if realtime and layout.ts_col is None:
         raise ConfigError("--realtime needs a timestamp column (--ts-col)")
     pace = choose_pace(layout.ts_col, rate, speed, max_speed)
+    notes = []  # said once the broker answers: a mistake stays one line
     if layout.ts_col is not None and rate is None and speed is None and not max_speed:
-        check_realtime(realtime_seconds(source, layout.ts_col, skip, limit), realtime, log)
+        notes.append(check_realtime(realtime_seconds(source, layout.ts_col, skip, limit), realtime))
     if layout.withheld:
-        log(
+        notes.append(
             f"column {LABEL!r} is not sent: --label-col {LABEL} sends it on the labels topic "
             "after a delay, --keep-label keeps it in the events"
         )
@@ -175,6 +176,8 @@ def replay(
     )
     topics = [stats.topic] + ([stats.labels_topic] if stats.labels_topic else [])
     create_topics(settings, topics)
+    for note in notes:
+        log(note)
     run = _Run(settings, producer, stats, delay, np.random.default_rng(seed))
     total = _total(source, skip, limit)
     bar = Bar(total, f"replay → {stats.topic}", enabled=progress)
