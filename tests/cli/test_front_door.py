@@ -210,3 +210,18 @@ def test_tail_and_status_fail_in_one_line_without_a_broker(streamscore, base_env
         assert f"no Kafka broker answered at {address}" in result.error_line
     both = streamscore("tail", "drift", "-n", "3", "--from-beginning")
     assert both.error_line == "error: give -n N (the last N records) or --from-beginning, not both"
+
+
+def test_train_synth_and_promote_report_json(streamscore, tmp_path):
+    data = tmp_path / "train.csv"
+    frame(300).to_csv(data, index=False)
+    trained = orjson.loads(streamscore("train", data, "-t", "label", "--id-col", "id",
+                                       "-m", "t", "--json").out)  # fmt: skip
+    assert (trained["model"], trained["version"], trained["current"]) == ("t", "1", True)
+    assert trained["path"] == str(tmp_path / "registry" / "t" / "1")
+    assert 0.5 < trained["metrics"]["accuracy"] <= 1
+    promoted = orjson.loads(streamscore("models", "promote", "t", "1", "--local", "--json").out)
+    assert promoted == {"model": "t", "version": "1", "previous": "1", "published": False}
+    out = tmp_path / "sea.csv"
+    synth = orjson.loads(streamscore("synth", "sea", "--n", "10", "--out", out, "--json").out)
+    assert synth == {"out": str(out), "drift": f"{out}.drift.json", "rows": 10, "drift_at": 5}
