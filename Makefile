@@ -7,10 +7,10 @@ SS := $(VENV)/bin/streamscore
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install lock lint format test test-unit demo bench kafka-up kafka-down clean
+.PHONY: help install lock system-deps lint format test faults soak test-unit screenshots demo bench bench-parts kafka-up kafka-down clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## Create .venv and install streamscore with its dev tools, pinned by constraints.txt
 $(STAMP): pyproject.toml constraints.txt
@@ -39,19 +39,36 @@ format: install ## ruff format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install ## The whole suite against a real Kafka broker (started by the tests)
+system-deps: ## Debian packages the tests use (chromium, tmux, kcat): installed when root
+	bash scripts/install-system-deps
+
+test: install system-deps ## The whole suite against a real Kafka broker (started by the tests)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+faults: install ## The fault harness: kill workers and the broker, count what was lost (a table)
+	$(PY) -m pytest -m faults $(PYTEST_ARGS) tests/faults
+
+soak: install ## Twenty minutes at 1,000 events/s: RSS, lag and latency every 10 s (SOAK_MINUTES=N)
+	$(PY) -m pytest -m soak -s $(PYTEST_ARGS) tests/faults/test_soak.py
 
 test-unit: install ## Only the tests that need no broker
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+screenshots: install system-deps ## docs/monitor.png and docs/report.png, from the tests that take them
+	SCREENSHOT_DIR=docs $(PY) -m pytest -q $(PYTEST_ARGS) \
+		tests/cli/test_monitor_terminal.py::test_the_dashboard_shows_alerts_version_rates_and_ctrl_c_leaves_a_clean_terminal \
+		tests/cli/test_report_browser.py::test_the_report_renders_every_plot_offline_without_errors
 
 demo: install ## Start the local broker and run the main job end to end
 	$(SS) kafka up
 	$(SS) demo
 
-bench: install ## Throughput and latency against raw Kafka
+bench: install ## Throughput, CPU per event and latency against raw Kafka, the limit, naive
 	$(SS) kafka up
-	$(SS) bench
+	$(SS) bench --json bench.json
+
+bench-parts: install ## The cost of each stage of the hot path and of the learner (no Kafka)
+	$(PY) -m streamscore.cli.bench_parts
 
 kafka-up: install ## Start (or reuse) the local broker
 	$(SS) kafka up

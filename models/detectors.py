@@ -2,9 +2,13 @@
 
 For every labelled example each model's error (1.0 when its most probable class is
 wrong) goes to River's ``drift.ADWIN`` (``delta=0.002``) and ``drift.PageHinkley``
-(``min_instances=30, delta=0.005, threshold=50``, both directions), River's defaults.
-``update`` returns the detectors that fired on that example; the learner turns each
-into a ``detector`` record naming the model, the detector and the example's index.
+(``min_instances=30, delta=0.005, threshold=50``), River's defaults. Only a rise of the
+error rate is a concept drift: PageHinkley watches upwards only (``mode="up"``) and an
+ADWIN detection counts when the error rate of the window it keeps is above the one
+before (a model that learns, as the online model does from its first labels, makes
+its error fall: that is no alarm). ``update`` returns the detectors that fired on
+that example; the learner turns each into a ``detector`` record naming the model,
+the detector and the example's index.
 
 Pinned in tests/models/test_detectors.py: on an error rate going from 0.1 to 0.4 at
 example 2,000 (seed 42), ADWIN fires at 2,079 and PageHinkley at 2,180 (within 300
@@ -35,6 +39,7 @@ def _make(name: str, params: dict):
         min_instances=params["ph_min_instances"],
         delta=params["ph_delta"],
         threshold=params["ph_threshold"],
+        mode="up",
     )
 
 
@@ -61,8 +66,9 @@ class ErrorDetectors:
         """Feed one error (0.0 or 1.0) of ``model``; the names of the detectors that fired."""
         fired = []
         for name, detector in self.detectors[model].items():
+            before = detector.estimation if name == "adwin" else None
             detector.update(error)
-            if detector.drift_detected:
+            if detector.drift_detected and (before is None or detector.estimation > before):
                 fired.append(name)
         return fired
 

@@ -12,6 +12,7 @@ object:
 ``proba``        the batch model's ``{class as string: p}`` (or a list in class order)
 ``version``      the batch model version that scored the event
 ``event_ts``     when the event happened, epoch ms; ``label_ts``: when its label did
+``delay_ms``     the label's delay (default ``label_ts - event_ts``)
 ``source``       ``[labels partition, labels offset]`` of the label
 ``offset``       its own examples-topic offset (set by the wiring; optional)
 ===============  ===========================================================
@@ -37,8 +38,10 @@ matrices per model), a third the model's predict and learn. With ``"hat"``: ~206
 ...              "event_ts": 0, "label_ts": 1500, "source": [0, i], "offset": i}
 ...             for i in range(4)]
 >>> records = learner.learn(examples + examples[:2])  # the last two are duplicates
->>> learner.n_learned, learner.examples_offset, learner.labels_offsets, learner.counters
-(4, 3, {0: 3}, {'duplicates': 2, 'invalid': 0})
+>>> learner.n_learned, learner.examples_offset, learner.labels_offsets
+(4, 3, {0: 3})
+>>> learner.counters["duplicates"]
+2
 >>> sorted({(r["kind"], r["name"]) for r in records})  # doctest: +NORMALIZE_WHITESPACE
 [('challenger', 'online'), ('performance', 'batch'), ('performance', 'labels'),
  ('performance', 'online')]
@@ -61,6 +64,11 @@ from streamscore.models.online import OnlineModel, default_online_model
 from streamscore.models.performance import Prequential
 from streamscore.models.reports import challenger_record, detection_record, label_records
 from streamscore.models.schema import FeatureSchema
+
+# What the learner counts besides learning: examples it had already learned
+# (``duplicates``, re-sent after a crash), unreadable ones, and the join's outcomes.
+COUNTERS = ("duplicates", "invalid", "unknown", "expired", "duplicate_labels", "unlabelled")
+DROPPED = {"unknown": "unknown", "expired": "expired", "duplicate": "duplicate_labels"}
 
 
 class Learner:
@@ -89,7 +97,7 @@ class Learner:
         self.n_learned = 0
         self.examples_offset: int | None = None
         self.labels_offsets: dict[int, int] = {}
-        self.counters = {"duplicates": 0, "invalid": 0}
+        self.counters = dict.fromkeys(COUNTERS, 0)
         self.since_report = 0
         self.perf = Prequential(len(self.keys), window)
         self.detectors = ErrorDetectors()
@@ -105,6 +113,8 @@ class Learner:
                 self.examples_offset is None or offset > self.examples_offset
             ):
                 self.examples_offset = offset
+            if self._counted(example):
+                continue
             try:
                 parsed = self._parse(example)
             except (KeyError, IndexError, TypeError, ValueError, DataError):
@@ -118,6 +128,24 @@ class Learner:
             if self.since_report >= self.settings["report_every"]:
                 records += self.report()
         return records
+
+    def _counted(self, example: Mapping) -> bool:
+        """A join outcome that is not an example: a label dropped (unknown, expired,
+        duplicate id) or events forgotten unlabelled; counted, once per labels offset."""
+        if "unlabelled" in example:
+            self.counters["unlabelled"] += int(example["unlabelled"])
+            return True
+        reason = example.get("dropped")
+        if reason is None:
+            return False
+        partition, label_offset = (int(v) for v in example["source"])
+        if label_offset <= self.labels_offsets.get(partition, -1):
+            self.counters["duplicates"] += 1
+        else:
+            self.labels_offsets[partition] = label_offset
+            key = DROPPED.get(reason, "invalid")
+            self.counters[key] += 1
+        return True
 
     def _parse(self, example: Mapping) -> tuple | None:
         partition, label_offset = (int(v) for v in example["source"])
@@ -137,17 +165,20 @@ class Learner:
             batch = tuple(float(p) for p in proba)
         else:
             raise ValueError(f"proba has {len(proba)} values for {len(self.keys)} classes")
-        times = example.get("event_ts"), example.get("label_ts")
-        return (partition, label_offset, k, x, batch, *times)
+        event_ts = example.get("event_ts")
+        delay = example.get("delay_ms")
+        if delay is None and event_ts is not None and example.get("label_ts") is not None:
+            delay = example["label_ts"] - event_ts
+        return (partition, label_offset, k, x, batch, event_ts, delay)
 
-    def _learn_one(self, offset, partition, label_offset, k, x, batch, event_ts, label_ts):
+    def _learn_one(self, offset, partition, label_offset, k, x, batch, event_ts, delay):
         online = tuple(self.model.predict_proba_one(x))  # test ...
         self.model.learn_one(x, self.model.classes[k])  # ... then train
         self.labels_offsets[partition] = label_offset
         self.n_learned += 1
         self.perf.update(k, batch, online, offset, event_ts)
-        if event_ts is not None and label_ts is not None:
-            self.delay.update(label_ts - event_ts)
+        if delay is not None:
+            self.delay.update(delay)
         records = []
         rights = {}
         for name, proba in (("batch", batch), ("online", online)):
@@ -161,7 +192,7 @@ class Learner:
         error = 1.0 - self.perf.models[name].rolling["accuracy"].get()
         threshold = self.detectors.thresholds()[detector]
         return detection_record(
-            name, detector, error, threshold, self.n_learned - 1, offset, event_ts
+            name, detector, error, threshold, self.n_learned - 1, offset, event_ts, self.perf.end
         )
 
     def report(self) -> list[dict]:
@@ -215,7 +246,7 @@ class Learner:
             learner.n_learned = header["n_learned"]
             learner.examples_offset = header["examples_offset"]
             learner.labels_offsets = {int(p): o for p, o in header["labels_offsets"].items()}
-            learner.counters = dict(header["counters"])
+            learner.counters = {**learner.counters, **header["counters"]}
             learner.perf = Prequential.from_state(state["perf"])
             learner.detectors = ErrorDetectors.from_state(state["detectors"])
             vars(learner.challenger).update(state["challenger"])

@@ -14,7 +14,8 @@ The learner writes:
 - ``detector``: ``name`` the model, ``metric`` the detector (``adwin``,
   ``page_hinkley``), ``value`` the model's rolling error rate, ``threshold`` the
   detector's (ADWIN's delta, PageHinkley's threshold), ``alert`` true, ``index`` the
-  example's position among the learned ones; its window is that one example;
+  example's position among the learned ones; its window starts at that example's
+  event time and ends at the newest event time learned when it fired;
 - ``challenger``: ``metric`` ``mcnemar_p``, ``value`` the p-value, ``threshold`` alpha,
   ``alert`` when the online model wins, ``winner`` (``batch``, ``online`` or null) and
   ``counts`` (``n``, ``batch_only``, ``online_only``, ``both``, ``neither``).
@@ -67,9 +68,14 @@ def challenger_record(test: dict, window: dict) -> dict:
 
 
 def detection_record(model: str, detector: str, error: float, threshold: float, index: int,
-                     offset, event_ts) -> dict:  # fmt: skip
-    """A drift detector fired on ``model``'s errors at the example ``index``."""
-    window = window_of(1, event_ts, event_ts, offset, offset)
+                     offset, event_ts, newest_ts=None) -> dict:  # fmt: skip
+    """A drift detector fired on ``model``'s errors at the example ``index``.
+
+    The window starts at that example's event time and ends at the newest event time
+    learned so far: labels come in any order, so that is how far the stream had gone
+    when the detector fired."""
+    end = event_ts if newest_ts is None else max(newest_ts, event_ts or newest_ts)
+    window = window_of(1, event_ts, end, offset, offset)
     return drift_record(
         "detector", model, detector, error, window, threshold=threshold, alert=True, index=index
     )

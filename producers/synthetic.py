@@ -12,6 +12,11 @@ Kinds (``KINDS``):
 - ``data-drift``: 10 standard normal features with a fixed linear concept; after
   the drift ``x0`` is drawn from N(2, 1) instead: the input distribution shifts,
   P(label | features) does not.
+- ``data-and-concept`` (the demo's): 10 standard normal features and a categorical
+  ``segment``; at ``drift_at`` the inputs drift (``x0`` from N(0, 1) to N(2, 1), the
+  segment ``a`` three times as common; neither is in the concept), and halfway between
+  ``drift_at`` and the end the concept changes (a new linear boundary on x1..x9): a data
+  drift first, then a concept drift, both at known rows (``drift_at`` and ``concept_at``).
 
 The concept kinds switch between two River generators the way
 ``river.datasets.synth.ConceptDriftStream`` does: row ``i`` (0-based) comes from
@@ -40,7 +45,7 @@ from river.datasets import synth
 from streamscore.ground.errors import ConfigError
 from streamscore.ground.tables import write_table
 
-KINDS = ("agrawal", "sea", "hyperplane", "rbf", "data-drift")
+KINDS = ("agrawal", "sea", "hyperplane", "rbf", "data-drift", "data-and-concept")
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: a fixed start keeps files reproducible
 N_FEATURES = 10
 SHIFT = 2.0
@@ -132,6 +137,33 @@ def _data_drift_frame(n: int, at: int, width: int, seed: int) -> tuple[pd.DataFr
     return frame, params
 
 
+def _data_and_concept_frame(
+    n: int, at: int, concept_at: int, width: int, seed: int
+) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(seed)
+    before, after = rng.normal(size=N_FEATURES), rng.normal(size=N_FEATURES)
+    before[0] = after[0] = 0.0  # x0 drifts, the concept never reads it
+    x = rng.normal(size=(n, N_FEATURES))
+    shifted = _drifted_rows(n, at, width, seed)
+    x[shifted, 0] += SHIFT
+    segment = rng.choice(np.array(list("abcd")), size=n)
+    segment[shifted & (rng.random(n) < 0.5)] = "a"
+    changed = _drifted_rows(n, concept_at, width, seed + 1)
+    label = np.where(changed, x @ after > 0, x @ before > 0).astype("int64")
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(N_FEATURES)])
+    frame["segment"] = segment
+    frame["label"] = label
+    params = {
+        "n_features": N_FEATURES,
+        "weights_before": before.tolist(),
+        "weights_after": after.tolist(),
+        "concept": "label = int(sum(weights[i] * x{i}) > 0); x0 and segment not used",
+        "data_drift": {"x0": f"normal(0, 1) -> normal({SHIFT:g}, 1)", "segment": "a: 1/4 -> 5/8"},
+        "concept_at": concept_at,
+    }
+    return frame, params
+
+
 def _drift_probability(rows: np.ndarray, at: int, width: int) -> np.ndarray:
     z = np.clip(-4.0 * (rows - at) / width, -700, 700)
     return 1.0 / (1.0 + np.exp(z))
@@ -154,6 +186,9 @@ def generate(
     at = drift_index(drift_at, n)
     if kind == "data-drift":
         body, params = _data_drift_frame(n, at, drift_width, seed)
+    elif kind == "data-and-concept":
+        concept_at = at + (n - at) // 2
+        body, params = _data_and_concept_frame(n, at, concept_at, drift_width, seed)
     else:
         body, params = _concept_frame(kind, n, at, drift_width, seed)
     rows = np.arange(n)
@@ -171,8 +206,13 @@ def generate(
             max(0, math.floor(at - drift_width / 2)),
             min(n, math.ceil(at + drift_width / 2)),
         ],
-        "drift_type": "data" if kind == "data-drift" else "concept",
-        "shifted_features": ["x0"] if kind == "data-drift" else [],
+        "drift_type": {"data-drift": "data", "data-and-concept": "data and concept"}.get(
+            kind, "concept"
+        ),
+        "shifted_features": {"data-drift": ["x0"], "data-and-concept": ["x0", "segment"]}.get(
+            kind, []
+        ),
+        "concept_at": params.get("concept_at", at if kind != "data-drift" else None),
         "features": features,
         "label": "label",
         "start_ms": start_ms,

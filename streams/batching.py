@@ -27,7 +27,7 @@ used here (``Consumer._wait_next_records``, ``_new_offset``, ``_acked``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, ChannelT
 
 ROUTES = "_streamscore_batch_routes"  # app attribute: topic name -> channel
+FLUSH_HOOKS = "_streamscore_flush_hooks"  # app attribute: coroutines run before a commit
 WAIT_EMPTY_TIMEOUT = 30.0
 
 
@@ -163,17 +164,17 @@ class BatchConsumer(faust_aiokafka.Consumer):
     def batch_taken(self) -> None:
         self._inflight += 1
 
-    def ack_batch(self, batch: RecordBatch, processed: bool = True) -> None:
-        """The agent is done with ``batch``; with ``processed`` its offsets may be committed."""
+    def batch_done(self) -> None:
         self._inflight = max(0, self._inflight - 1)
-        if not processed:
-            return
+
+    def mark_processed(self, offsets: Mapping[TP, int], events: int = 0) -> None:
+        """These offsets (the last processed per partition) may be committed."""
         assignment = self.assignment()
-        for tp, offset in batch.last_offsets().items():
+        for tp, offset in offsets.items():
             if tp in assignment and offset > self._done.get(tp, -1):
                 self._done[tp] = offset
                 self._acked[tp]  # noqa: B018 - a key here makes Faust consider the tp
-        self._n_acked += batch.size
+        self._n_acked += events
 
     def _new_offset(self, tp: TP) -> int | None:
         done = self._done.pop(tp, None)
@@ -188,12 +189,18 @@ class BatchConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_revoked(revoked)
 
     async def wait_empty(self) -> None:
-        """Also wait (bounded) for batches an agent is still working on, so a clean stop or
-        a rebalance commits what was finished and nothing is scored twice."""
+        """Also wait (bounded) for batches an agent is still working on, and run the
+        flush hooks (a learner's last snapshot), so a clean stop or a rebalance commits
+        what was finished and nothing is processed twice."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_EMPTY_TIMEOUT
         while self._inflight and loop.time() < deadline and not self.should_stop:
             await asyncio.sleep(0.01)
+        for hook in getattr(self.app, FLUSH_HOOKS, []):
+            try:
+                await asyncio.wait_for(hook(), timeout=WAIT_EMPTY_TIMEOUT)
+            except Exception:  # noqa: BLE001 - a failed flush must not block the hand-over
+                self.log.exception("flush before commit failed")
         await super().wait_empty()
 
 
@@ -234,16 +241,31 @@ def take(app: AppT, batch: RecordBatch) -> bool:
     consumer = _consumer(app)
     consumer.batch_taken()
     if batch.generation != app.consumer_generation_id or not consumer.flow_active:
-        consumer.ack_batch(batch, processed=False)
+        consumer.batch_done()
         return False
     return True
 
 
-def ack(app: AppT, batch: RecordBatch) -> None:
-    """``batch`` is processed and its outputs delivered: its offsets may be committed."""
-    _consumer(app).ack_batch(batch)
+def ack(app: AppT, batch: RecordBatch, offsets: Mapping[TP, int] | None = None) -> None:
+    """Done with ``batch``: its outputs are delivered. ``offsets`` (default: all of the
+    batch) may be committed; pass ``{}`` to commit nothing now (see :func:`commit`)."""
+    consumer = _consumer(app)
+    consumer.batch_done()
+    consumer.mark_processed(batch.last_offsets() if offsets is None else offsets, batch.size)
 
 
 def release(app: AppT, batch: RecordBatch) -> None:
     """Give up on ``batch`` without committing it: it is fetched again after a restart."""
-    _consumer(app).ack_batch(batch, processed=False)
+    _consumer(app).batch_done()
+
+
+def commit(app: AppT, offsets: Mapping[TP, int]) -> None:
+    """Offsets processed outside a batch's life (a learner's snapshot covers them now)."""
+    _consumer(app).mark_processed(offsets)
+
+
+def on_flush(app: AppT, hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook`` before the commit of a clean stop or a rebalance."""
+    hooks = getattr(app, FLUSH_HOOKS, [])
+    hooks.append(hook)
+    setattr(app, FLUSH_HOOKS, hooks)

@@ -5,7 +5,8 @@ CPU per record); ``create_batch`` / ``append`` / ``send_batch`` costs 1.2 µs. O
 go to the partition their event came from: events and labels are co-partitioned
 by key, so a prediction lands where a keyed send would when the output topic has
 the same partition count (kept whatever partitioner the producer of the events
-used). An output topic with another count gets aiokafka's key partitioner.
+used). Outputs given with partition ``None``, or for an output topic with another
+count, get aiokafka's key partitioner (a one-partition topic: partition 0).
 
 A batch counts as delivered only when the broker acknowledged every record
 (``acks`` of the app's producer: all replicas). A send that fails is retried,
@@ -25,7 +26,7 @@ from aiokafka.errors import KafkaError
 log = logging.getLogger(__name__)
 RETRY_MAX_S = 5.0
 
-Outputs = dict[int, list[tuple[bytes | None, bytes]]]
+Outputs = dict[int | None, list[tuple[bytes | None, bytes]]]
 
 
 class Delivery:
@@ -54,10 +55,11 @@ class Delivery:
 
     async def _send_topic(self, topic: str, by_partition: Outputs) -> list[asyncio.Future]:
         count = await self._partition_count(topic)
-        if count != self.source_partitions:
-            by_partition = self._by_key(topic, by_partition, count)
+        if count != self.source_partitions or None in by_partition:
+            by_partition = self._by_key(by_partition, count)
         futures = []
         for partition, records in by_partition.items():
+            assert partition is not None
             batch = self.producer.create_batch()
             for key, value in records:
                 if batch.append(key=key, value=value, timestamp=None) is None:
@@ -77,14 +79,26 @@ class Delivery:
             self._counts[topic] = len(partitions)
         return self._counts[topic]
 
-    def _by_key(self, topic: str, by_partition: Outputs, count: int) -> Outputs:
+    def _by_key(self, by_partition: Outputs, count: int) -> Outputs:
         from aiokafka.partitioner import DefaultPartitioner
 
+        if count == 1:
+            return {0: [record for records in by_partition.values() for record in records]}
         choose = DefaultPartitioner()
         partitions = list(range(count))
         out: Outputs = {}
-        for records in by_partition.values():
+        for source, records in by_partition.items():
             for key, value in records:
-                target = choose(key, partitions, partitions) if key is not None else 0
+                target = choose(key, partitions, partitions) if key else (source or 0) % count
                 out.setdefault(target, []).append((key, value))
         return out
+
+
+def for_app(app: Any, source_partitions: int) -> Delivery:
+    """The app's one :class:`Delivery`, made when first needed (its producer runs by then)."""
+    delivery = getattr(app, "_streamscore_delivery", None)
+    if delivery is None:
+        producer = app.producer._ensure_producer()  # Faust's aiokafka producer
+        delivery = Delivery(producer, source_partitions)
+        app._streamscore_delivery = delivery
+    return delivery

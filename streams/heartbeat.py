@@ -77,7 +77,7 @@ def install(app: faust.App, settings: Settings, model: Callable[[], tuple[str, s
     ``model()`` gives the ``(name, version)`` being served now. Returns the worker id.
     """
     spec = worker_status_spec(settings)
-    create_topics(settings, [spec])
+    create_topics(settings, [spec.name])  # one of topic_specs: made as it says
     me = worker_id()
     app.conf.broker_client_id = me  # the member's client id in the group description
     host, pid, started, url = socket.gethostname(), os.getpid(), now_ms(), web_url(settings)

@@ -11,6 +11,7 @@ on whole columns (:mod:`streamscore.models.batch`, :mod:`streamscore.models.comp
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from streamscore.ground.jsonrows import each_text, json_objects, number_texts
 from streamscore.ground.times import now_ms, parse_ms
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.batch import FeatureBatch, validate_batch
+from streamscore.models.online import OnlineModel
 from streamscore.streams.records import dead_letter
 
+log = logging.getLogger(__name__)
 PREDICTION_FIELDS = (
     "id", "model", "version", "prediction", "proba", "online", "event_ts", "scored_ts",
 )  # fmt: skip
@@ -33,12 +36,18 @@ PREDICTION_FIELDS = (
 class Record(Protocol):
     """A consumed record (aiokafka's ``ConsumerRecord`` has these attributes)."""
 
-    key: bytes | None
-    value: bytes | None
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int  # epoch ms
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...  # epoch ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +69,11 @@ class Scored:
     features: FeatureBatch
     ids: list[str]
     event_ts: np.ndarray
+    record_ts: np.ndarray  # Kafka record timestamps (when each event reached Kafka)
     partitions: np.ndarray
     offsets: np.ndarray
     proba: np.ndarray
+    version: str  # the batch model version that scored them
 
 
 @dataclass
@@ -81,6 +92,30 @@ class Outcome:
         return sum(len(v) for v in self.predictions.values())
 
 
+@dataclass(frozen=True)
+class OnlineView:
+    """The learner's latest snapshot, as a scoring worker holds it."""
+
+    model: OnlineModel
+    n_learned: int
+    snapshot: str  # the snapshot's id (the start of its sha256)
+
+    def texts(self, batch: FeatureBatch) -> list[bytes]:
+        """The ``online`` field of each row of ``batch``, as JSON text."""
+        proba = self.model.predict_proba_many(batch.columns, len(batch))
+        classes = self.model.classes
+        labels = [orjson.dumps(c) for c in classes]
+        n = len(batch)
+        columns = [
+            [labels[w] for w in proba.argmax(axis=1).tolist()],
+            json_objects([str(c) for c in classes],
+                         [number_texts(proba[:, j].tolist()) for j in range(len(classes))]),
+            [str(self.n_learned).encode()] * n,
+            [orjson.dumps(self.snapshot)] * n,
+        ]  # fmt: skip
+        return json_objects(("prediction", "proba", "n_learned", "snapshot"), columns)
+
+
 class Rejected(Exception):
     def __init__(self, stage: str, reason: str) -> None:
         super().__init__(reason)
@@ -93,6 +128,7 @@ class Scorer:
     def __init__(self, model: LoadedModel, max_event_bytes: int = 1_000_000) -> None:
         self.model = model
         self.max_event_bytes = max_event_bytes
+        self.online: OnlineView | None = None  # set when a snapshot of this schema arrives
 
     def swap(self, model: LoadedModel) -> None:
         # One reference assignment: a batch in progress keeps the model it started with.
@@ -183,11 +219,20 @@ class Scorer:
             features=batch,
             ids=ids,
             event_ts=np.asarray(times, dtype=np.int64),
+            record_ts=np.fromiter((e.timestamp for e in accepted), np.int64, len(accepted)),
             partitions=np.fromiter((e.partition for e in accepted), np.int64, len(accepted)),
             offsets=np.fromiter((e.offset for e in accepted), np.int64, len(accepted)),
             proba=proba,
+            version=model.version,
         )
-        values = prediction_records(model, ids, proba, times, online=None)
+        online = self.online
+        texts = None
+        if online is not None and online.model.schema == model.schema:
+            try:
+                texts = online.texts(batch)
+            except Exception as exc:  # noqa: BLE001 - the batch model's answer still goes out
+                log.warning("online model failed on a batch, online: null (%r)", exc)
+        values = prediction_records(model, ids, proba, times, online=texts)
         by_partition = outcome.predictions
         for event, event_id, value in zip(accepted, ids, values, strict=True):
             by_partition.setdefault(event.partition, []).append((event_id.encode(), value))

@@ -1,41 +1,202 @@
-"""The score agent: every event on ``events`` becomes one prediction or one dead letter.
+"""The score agent: every event becomes one prediction or one dead letter; every label,
+one record on the examples topic; every scored event is counted into its drift window.
 
-A batch is what one fetch returned (:mod:`streamscore.streams.batching`): scored
-with one ``predict_proba`` call (:class:`~streamscore.streams.scorer.Scorer`), its
-outputs sent as one producer batch per partition and awaited
-(:class:`~streamscore.streams.delivery.Delivery`), and only then acknowledged, so a
-committed offset always has its output on Kafka: at-least-once, nothing lost on a
-crash. A batch that cannot be processed stops the worker (it restarts from the
-last commit) rather than being skipped, which would lose it.
+Events and labels are co-partitioned (keyed by the event id): one agent reads both
+topics, so a label meets the features its worker remembered when it scored the
+event. A batch is what one fetch returned (:mod:`streamscore.streams.batching`):
+scored with one ``predict_proba`` call (:class:`~streamscore.streams.scorer.Scorer`),
+remembered (:class:`~streamscore.streams.joining.Joiner`), counted for drift
+(:class:`~streamscore.streams.windows.DriftWindows`); all its outputs are sent as one
+producer batch per partition and awaited (:mod:`streamscore.streams.delivery`), and
+only then are its offsets acknowledged: a committed offset always has its outputs
+on Kafka (at-least-once). A batch that cannot be processed stops the worker (it
+restarts from the last commit) rather than being skipped, which would lose it.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import logging
 import time
+from collections import defaultdict
 from typing import Any
 
 import faust
 import numpy as np
-from mode.utils.times import Seconds
+from faust.types import TP
 
 from streamscore.ground.config import Settings
-from streamscore.streams import batching
-from streamscore.streams.delivery import Delivery
+from streamscore.ground.times import now_ms
+from streamscore.models.drift import DriftReference
+from streamscore.streams import batching, delivery
+from streamscore.streams.joining import Joiner
 from streamscore.streams.metrics import WorkerMetrics
+from streamscore.streams.rebuild import read_back
 from streamscore.streams.scorer import Outcome, Scorer
+from streamscore.streams.windows import DriftWindows
 
-LAG_INTERVAL: Seconds = 1.0
+LAG_INTERVAL = 1.0
 log = logging.getLogger(__name__)
+Outputs = dict[str, dict[int | None, list[tuple[bytes | None, bytes]]]]
 
 
-def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerMetrics) -> None:
-    """Declare the events topic, the ``score_events`` agent and its lag timer on ``app``."""
-    events_topic = app.topic(settings.events_topic, partitions=settings.partitions, acks=False)
-    channel = batching.batch_channel(app, [events_topic])
-    positions: dict[int, int] = {}  # partition -> last offset processed
-    delivery: list[Delivery] = []  # created once the app's producer runs
+class ScoreStage:
+    """Scoring, the label join and drift counting of the partitions this worker holds."""
+
+    def __init__(
+        self, app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerMetrics
+    ) -> None:
+        self.app, self.settings, self.scorer, self.metrics = app, settings, scorer, metrics
+        learning = settings.online_model != "off"
+        self.joiner = Joiner(settings.label_ttl * 1000, settings.label_memory) if learning else None
+        self.windows = DriftWindows(
+            settings.drift_window, settings.partitions, settings.drift_window_seconds
+        )
+        self.positions: dict[int, int] = {}  # events partition -> last offset processed
+        self._references: dict[tuple[str, str], DriftReference] = {}
+        self.lock = asyncio.Lock()  # one batch, or one drain of waiting labels, at a time
+
+    def reference(self) -> DriftReference:
+        model = self.scorer.model
+        key = (model.name, model.version)
+        if key not in self._references:
+            self._references[key] = DriftReference.from_manifest(model.manifest)
+        return self._references[key]
+
+    async def process(self, batch: batching.RecordBatch) -> tuple[Outcome, list[Any], dict]:
+        """Score, remember, count and join one batch; deliver its outputs. Returns what
+        to acknowledge per partition."""
+        async with self.lock:
+            return await self._process(batch)
+
+    async def drain_waiting(self) -> None:
+        """Join the labels still waiting (their events have come since, or their partition's
+        memory was rebuilt) when no new batch would: the end of a stream."""
+        if self.joiner is None or not self.joiner.waiting_count():
+            return
+        async with self.lock:
+            s = self.settings
+            examples, bad_labels, joined = self.joiner.join(
+                [], self._caught_up, self.scorer.model.classes, now_ms()
+            )
+            if not joined:
+                return
+            outputs: Outputs = defaultdict(lambda: defaultdict(list))
+            outputs[s.examples_topic][None] += examples
+            for p, key, letter in bad_labels:
+                outputs[s.dlq_topic][p].append((key, letter))
+            await delivery.for_app(self.app, s.partitions).send(_plain(outputs))
+            batching.commit(self.app, {TP(s.labels_topic, p): o for p, o in joined.items()})
+
+    async def _process(self, batch: batching.RecordBatch) -> tuple[Outcome, list[Any], dict]:
+        s = self.settings
+        events: list[Any] = []
+        labels: list[Any] = []
+        for tp, records in batch.records.items():
+            (events if tp.topic == s.events_topic else labels).extend(records)
+        outcome = self.scorer.score(events)
+        outputs: Outputs = defaultdict(lambda: defaultdict(list))
+        for p, predictions in outcome.predictions.items():
+            outputs[s.predictions_topic][p] += predictions
+        for p, letters in outcome.dead_letters.items():
+            outputs[s.dlq_topic][p] += letters
+        newest: dict[int, int] = {}
+        for event in events:
+            newest[event.partition] = max(newest.get(event.partition, 0), event.timestamp)
+            self.positions[event.partition] = event.offset
+        if outcome.scored is not None:
+            outputs[s.drift_counts_topic][None] += self.windows.add(
+                self.reference(), outcome.scored
+            )
+        done: dict[TP, int] = {
+            tp: records[-1].offset for tp, records in batch.records.items()
+            if tp.topic == s.events_topic
+        }  # fmt: skip
+        if self.joiner is not None:
+            now = now_ms()
+            self.joiner.note_times(newest)
+            if outcome.scored is not None:
+                self.joiner.remember(outcome.scored, now)
+            examples, bad_labels, joined = self.joiner.join(
+                labels, self._caught_up, self.scorer.model.classes, now
+            )
+            outputs[s.examples_topic][None] += examples
+            for p, key, letter in bad_labels:
+                outputs[s.dlq_topic][p].append((key, letter))
+            done.update({TP(s.labels_topic, p): offset for p, offset in joined.items()})
+        await delivery.for_app(self.app, s.partitions).send(_plain(outputs))
+        return outcome, events, done
+
+    def _caught_up(self, partition: int) -> bool:
+        highwater = self.app.consumer.highwater(TP(self.settings.events_topic, partition))
+        return highwater is not None and self.positions.get(partition, -1) + 1 >= highwater
+
+    async def flush(self) -> None:
+        """Open drift windows to the merger (a timer, and before a hand-over or a stop)."""
+        partials = self.windows.flush(force=True)
+        if partials:
+            await delivery.for_app(self.app, self.settings.partitions).send(
+                {self.settings.drift_counts_topic: {None: list(partials)}}
+            )
+
+    async def flush_idle(self) -> None:
+        partials = self.windows.flush()
+        if partials:
+            await delivery.for_app(self.app, self.settings.partitions).send(
+                {self.settings.drift_counts_topic: {None: list(partials)}}
+            )
+
+    def rebuild(self, assigned: set[TP]) -> None:
+        """Read back the feature memory of newly assigned partitions (labels wait meanwhile)."""
+        if self.joiner is None:
+            return
+        for tp in assigned:
+            if tp.topic == self.settings.events_topic and tp.partition not in self.joiner.memories:
+                self.joiner.paused.add(tp.partition)
+                asyncio.ensure_future(self._rebuild(tp.partition))
+
+    async def _rebuild(self, partition: int) -> None:
+        assert self.joiner is not None
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        try:
+            rebuilt = await loop.run_in_executor(
+                None, read_back, self.settings, self.scorer.model, partition
+            )
+        except Exception:  # the labels of this partition keep waiting; a restart retries
+            log.exception("rebuilding the label memory of partition %s failed", partition)
+            return
+        mine = TP(self.settings.events_topic, partition) in self.app.consumer.assignment()
+        if mine and rebuilt.committed is not None:
+            # where this worker's reading of the partition starts: with no new event,
+            # its labels must still find the partition read to its end
+            done = self.positions.get(partition, -1)
+            self.positions[partition] = max(done, rebuilt.committed - 1)
+        if mine and partition in self.joiner.paused:
+            self.joiner.restore(partition, rebuilt.chunks, rebuilt.joined)
+            log.info(
+                "label memory of partition %s rebuilt: %d events, %d labels, %.1f s",
+                partition, rebuilt.events, len(rebuilt.joined), time.monotonic() - started,
+            )  # fmt: skip
+
+    def forget(self, revoked: set[TP]) -> None:
+        partitions = [tp.partition for tp in revoked if tp.topic == self.settings.events_topic]
+        self.windows.forget(partitions)  # flushed before the hand-over
+        for p in partitions:
+            self.positions.pop(p, None)
+        if self.joiner is not None:
+            self.joiner.forget(partitions)
+
+
+def install(
+    app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerMetrics
+) -> ScoreStage:
+    """Declare the events and labels topics, the ``score_events`` agent and its timers."""
+    stage = ScoreStage(app, settings, scorer, metrics)
+    topics = [app.topic(settings.events_topic, partitions=settings.partitions, acks=False)]
+    if stage.joiner is not None:
+        topics.append(app.topic(settings.labels_topic, partitions=settings.partitions, acks=False))
+    channel = batching.batch_channel(app, topics)
 
     @app.agent(channel, name="score_events")
     async def score_events(batches: Any) -> None:
@@ -44,12 +205,7 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
                 continue
             started = time.perf_counter()
             try:
-                records = list(itertools.chain.from_iterable(batch.records.values()))
-                outcome = scorer.score(records)
-                if not delivery:
-                    producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-                    delivery.append(Delivery(producer, settings.partitions))
-                await delivery[0].send(_outputs(settings, outcome))
+                outcome, events, done = await stage.process(batch)
             except BaseException as exc:
                 batching.release(app, batch)
                 if not isinstance(exc, Exception):
@@ -57,10 +213,26 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
                 log.exception("a batch could not be processed; stopping the worker")
                 await app.crash(exc)  # restart from the last commit, never skip the batch
                 return
-            batching.ack(app, batch)
-            _observe(metrics, outcome, records, started)
-            for tp, offset in batch.last_offsets().items():
-                positions[tp.partition] = offset
+            batching.ack(app, batch, offsets=done)
+            _observe(metrics, outcome, events, started)
+
+    @app.timer(1.0)
+    async def flush_idle_windows() -> None:
+        await stage.flush_idle()
+
+    @app.timer(0.5)
+    async def join_waiting_labels() -> None:
+        await stage.drain_waiting()
+
+    batching.on_flush(app, stage.flush)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        stage.forget(args[0] if args else kwargs.get("revoked", set()))
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        stage.rebuild(args[0] if args else kwargs.get("assigned", set()))
 
     @app.timer(LAG_INTERVAL)
     async def measure_lag() -> None:
@@ -71,27 +243,25 @@ def install(app: faust.App, settings: Settings, scorer: Scorer, metrics: WorkerM
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
-            done = positions.get(tp.partition, -1) + 1
+            done = stage.positions.get(tp.partition, -1) + 1
             metrics.lag.labels(str(tp.partition)).set(max(0, highwater - max(done, 0)))
 
-
-def _outputs(settings: Settings, outcome: Outcome) -> dict[str, Any]:
-    outputs: dict[str, Any] = {}
-    if outcome.predictions:
-        outputs[settings.predictions_topic] = outcome.predictions
-    if outcome.dead_letters:
-        outputs[settings.dlq_topic] = outcome.dead_letters
-    return outputs
+    return stage
 
 
-def _observe(metrics: WorkerMetrics, outcome: Outcome, records: list[Any], started: float) -> None:
+def _plain(outputs: Outputs) -> dict[str, Any]:
+    return {topic: dict(parts) for topic, parts in outputs.items() if any(parts.values())}
+
+
+def _observe(metrics: WorkerMetrics, outcome: Outcome, events: list[Any], started: float) -> None:
     done = time.time() * 1000
     metrics.events_in.inc(outcome.events)
-    metrics.batch_size.observe(outcome.events)
+    if outcome.events:
+        metrics.batch_size.observe(outcome.events)
     metrics.batch_seconds.observe(time.perf_counter() - started)
     model = outcome.model
     metrics.predictions_out.labels(model.name, model.version).inc(outcome.n_predictions)
     for stage, n in outcome.dead_by_stage.items():
         metrics.dead_letters.labels(stage).inc(n)
-    stamps = np.fromiter((r.timestamp for r in records), np.float64, len(records))
+    stamps = np.fromiter((r.timestamp for r in events), np.float64, len(events))
     metrics.latency.observe_many(np.maximum(0.0, done - stamps) / 1000)

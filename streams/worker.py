@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import faust
 from threadpoolctl import threadpool_limits
 
 from streamscore.ground.config import Settings
-from streamscore.ground.errors import ConfigError, ModelError, StreamscoreError
-from streamscore.ground.kafka.admin import create_topics
+from streamscore.ground.errors import BrokerError, ConfigError, ModelError, StreamscoreError
+from streamscore.ground.kafka.admin import create_topics, wait_for_broker
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.registry import Registry
-from streamscore.streams import heartbeat, model_updates, scoring, web
+from streamscore.streams import drift, heartbeat, learning, model_updates, scoring, web
 from streamscore.streams.app import create_app
 from streamscore.streams.metrics import WorkerMetrics
-from streamscore.streams.scorer import Scorer
+from streamscore.streams.scorer import OnlineView, Scorer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,22 @@ def initial_model(
     return registry.load(name), offsets
 
 
+def wait_for_kafka(settings: Settings) -> None:
+    """Wait for the brokers as long as it takes (a worker may start before them), saying
+    once what it waits for, then every ten minutes."""
+    said: float | None = None
+    while True:
+        try:
+            wait_for_broker(settings)
+            if said is not None:
+                log.info("the Kafka broker at %s answers", settings.bootstrap)
+            return
+        except BrokerError as exc:
+            if said is None or time.monotonic() - said > 600:
+                log.warning("waiting for the Kafka broker at %s: %s", settings.bootstrap, exc)
+                said = time.monotonic()
+
+
 def build_worker(settings: Settings, model_name: str | None = None) -> faust.App:
     """A Faust app that scores events with ``model_name`` and follows its promotions."""
     name = model_name or settings.model_name
@@ -48,6 +65,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     # Measured: HistGradientBoosting on 1000-row batches scores ~25x faster with one
     # OpenMP thread than with two on a 2-core host, where threads spin against the loop.
     threadpool_limits(limits=settings.model_threads)
+    wait_for_kafka(settings)
     create_topics(settings)
     registry = Registry(settings.registry_path)
     model, offsets = initial_model(settings, registry, name)
@@ -58,6 +76,14 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     scoring.install(app, settings, scorer, metrics)
     web.install(app, settings, metrics)  # /metrics, /health, /ready
     heartbeat.install(app, settings, lambda: (scorer.model.name, scorer.model.version))
+    drift.install(app, settings, registry)
+    if settings.online_model != "off":
+        learning.install(app, settings, lambda: scorer.model, registry)
+        follow_online = learning.follow_snapshots(settings, name, _set_online(scorer))
+
+        @app.task
+        async def follow_online_snapshots() -> None:
+            await follow_online
 
     def swap_in(value: bytes) -> None:
         try:
@@ -74,7 +100,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
             return
         scorer.swap(new_model)
         metrics.set_model(new_model.name, new_model.version)
-        log.warning("now scoring with %s/%s", new_model.name, new_model.version)
+        log.info("now scoring with %s/%s", new_model.name, new_model.version)
 
     @app.task
     async def follow_model_updates() -> None:
@@ -82,6 +108,15 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
 
     announce_readiness(app, settings, scorer)
     return app
+
+
+def _set_online(scorer: Scorer) -> Any:
+    def set_online(view: OnlineView) -> None:
+        if scorer.online is None:
+            log.info("online predictions from a snapshot of %d labels", view.n_learned)
+        scorer.online = view
+
+    return set_online
 
 
 def announce_readiness(app: faust.App, settings: Settings, scorer: Scorer) -> None:

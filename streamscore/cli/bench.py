@@ -1,24 +1,38 @@
-"""``streamscore bench``: worker throughput and latency against the raw Kafka limit.
+"""``streamscore bench``: the worker against the raw Kafka limit, a hand-written batch
+scorer and a naive Faust agent, all measured in one run on one broker.
 
-All figures come from one run on one broker, so the ratios mean something on a
-shared, noisy machine where absolute numbers do not:
+On a shared machine only ratios measured side by side mean something, so one run
+measures everything on the same backlog (``-n`` events of 10 numeric features,
+HistGradientBoosting; the worker also gets their labels, so its row is the whole
+pipeline: scoring, online model, label join, learner, drift windows and merger):
 
-* **produce**: kafka-python sending the pre-encoded events as fast as it can;
-* **raw pass-through**: an aiokafka consumer that forwards every event to another
-  topic with an aiokafka producer, no decoding — the ceiling for any Kafka-to-Kafka
-  Python process on this machine;
-* **worker**: ``streamscore worker`` scoring the same backlog (decode, validate,
-  micro-batch ``predict_proba``, write predictions), from its first prediction to its last;
-* **latency**: events paced at half the worker's rate; produce (event record
-  timestamp) to prediction (prediction record timestamp), p50/p95/p99.
+* **throughput** on the backlog, for ``raw`` (consume and forward, no decoding),
+  ``limit`` (the hand-written batch scorer), ``naive`` (a Faust agent scoring each
+  event, on the first ``--naive-events``), the worker with 1 process and with 2
+  (``--processes 2``): events/s from the first to the last output record (their
+  broker append times), CPU µs per event of the process(es) over the same stretch
+  (``/proc``: user + system), peak RSS;
+* **latency** of the worker at a steady 1,000 events/s and at half its backlog rate
+  (``--latency-rate`` to choose), ``--trials`` times: produce-to-prediction, from the
+  time each event was *due* (set as its record timestamp by the paced producer, so a
+  producer running late does not hide it: no coordinated omission) to the broker's
+  append time of its prediction; p50 / p99 / max.
+
+The contestants run as their own processes (:mod:`streamscore.cli.bench_contestants`,
+``streamscore worker``). Figures are printed, never asserted; ``--json PATH`` writes
+them all, with ``worker_vs_limit``, ``worker_vs_raw``, ``worker_vs_naive`` and
+``worker_cpu_us_per_event``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +43,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streamscore.cli.measure import percentile
-from streamscore.cli.processes import running_worker
+from streamscore.cli.processes import wait_worker_ready
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import StreamscoreError
 from streamscore.ground.kafka import clients
@@ -39,6 +53,8 @@ from streamscore.ground.kafka.reading import end_offsets, read_topic
 
 console = Console(stderr=True)
 N_FEATURES = 10
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def synthetic_rows(n: int, seed: int, prefix: str) -> pd.DataFrame:
@@ -51,182 +67,262 @@ def synthetic_rows(n: int, seed: int, prefix: str) -> pd.DataFrame:
     return frame
 
 
-def _bench_settings(settings: Settings, registry: Path) -> Settings:
-    run = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={
-            "events_topic": f"bench-{run}-events",
-            "labels_topic": f"bench-{run}-labels",
-            "predictions_topic": f"bench-{run}-predictions",
-            "drift_topic": f"bench-{run}-drift",
-            "dlq_topic": f"bench-{run}-dlq",
-            "model_updates_topic": f"bench-{run}-model-updates",
-            "app_id": f"bench-{run}",
-            "registry_path": registry,
-            "data_dir": registry.parent / "worker-data",
-            "web_port": free_port(),
-        }
-    )
+@dataclass
+class Run:
+    """One contestant's figures on the backlog."""
+
+    name: str
+    events: int
+    events_per_s: float
+    cpu_us_per_event: float
+    peak_rss_mb: float
 
 
-def produce_all(settings: Settings, frame: pd.DataFrame) -> float:
-    """Send every row as fast as possible; events/s."""
-    ids = frame["id"].tolist()
-    values = [orjson.dumps(r) for r in frame.drop(columns=["label"]).to_dict("records")]
-    producer = clients.producer(
-        settings,
-        acks="all",
-        linger_ms=20,
-        batch_size=512 * 1024,
-        compression_type=None,
-    )
-    started = time.perf_counter()
-    for key, value in zip(ids, values, strict=True):
-        producer.send(settings.events_topic, key=key.encode(), value=value)
-    producer.flush(120)
-    elapsed = time.perf_counter() - started
-    producer.close(10)
-    return len(ids) / elapsed
-
-
-async def _pass_through(settings: Settings, n: int, out_topic: str) -> float:
-    consumer = clients.aiokafka_consumer(
-        settings,
-        settings.events_topic,
-        group_id=f"{settings.app_id}-raw",
-        auto_offset_reset="earliest",
-        max_poll_records=2000,
-    )
-    producer = clients.aiokafka_producer(
-        settings, acks="all", linger_ms=5, max_batch_size=256 * 1024
-    )
-    await consumer.start()
-    await producer.start()
-    seen = 0
-    started: float | None = None
+def _family(pid: int) -> list[int]:
+    """``pid`` and its children (the processes of ``worker --processes N``)."""
+    pids = [pid]
     try:
-        while seen < n:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
-            if started is None and batches:
-                started = time.perf_counter()
-            futures = []
-            for records in batches.values():
-                for rec in records:
-                    futures.append(await producer.send(out_topic, rec.value, key=rec.key))
-                    seen += 1
-            if futures:
-                await asyncio.gather(*futures)
-        await producer.flush()
-        return n / (time.perf_counter() - (started or time.perf_counter()))
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return pids
+    return pids + [int(c) for c in children]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return total
+
+
+def _peak_rss_mb(pids: list[int]) -> float:
+    peak = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
+
+
+def _count(settings: Settings, topic: str) -> int:
+    return sum(end_offsets(settings, topic).values())
+
+
+def _measure(settings: Settings, name: str, proc: subprocess.Popen, out: str, n: int,
+             timeout: float) -> Run:  # fmt: skip
+    """Watch ``out`` fill up to ``n`` records while ``proc`` runs; its figures."""
+    deadline = time.monotonic() + timeout
+    first: tuple[int, float] | None = None
+    count = 0
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StreamscoreError(f"bench contestant {name} exited ({proc.returncode})")
+        count = _count(settings, out)
+        if count and first is None:
+            first = (count, _cpu_seconds(_family(proc.pid)))
+        if count >= n:
+            break
+        time.sleep(0.2)
+    pids = _family(proc.pid)
+    cpu, rss = _cpu_seconds(pids), _peak_rss_mb(pids)
+    if count < n or first is None:
+        raise StreamscoreError(f"bench contestant {name} wrote {count} of {n} in {timeout:.0f} s")
+    stamps = [r.timestamp_ms for r in read_topic(settings, out, timeout=120, parse=False)]
+    span = (max(stamps) - min(stamps)) / 1000
+    return Run(name, n, (n - 1) / max(span, 1e-9), (cpu - first[1]) / max(n - first[0], 1) * 1e6,
+               rss)  # fmt: skip
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def _spawn(settings: Settings, args: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as handle:
+        return subprocess.Popen(
+            [sys.executable, "-m", *args], env={**os.environ, **settings.to_env()},
+            stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+
+def _produce(settings: Settings, topic: str, records: list[tuple[bytes, bytes]]) -> float:
+    producer = clients.producer(settings, acks="all", linger_ms=20, batch_size=512 * 1024)
+    started = time.perf_counter()
+    for key, value in records:
+        producer.send(topic, key=key, value=value)
+    producer.flush(120)
+    producer.close(10)
+    return len(records) / (time.perf_counter() - started)
+
+
+def _contestant(settings: Settings, kind: str, n: int, workdir: Path) -> Run:
+    out = f"{settings.app_id}-{kind}-out"
+    create_topics(settings, [out], config=APPEND_TIME)
+    args = ["streamscore.cli.bench_contestants", kind, out, f"{settings.app_id}-{kind}", "bench"]
+    proc = _spawn(settings, args, workdir / f"{kind}.log")
+    try:
+        return _measure(settings, kind, proc, out, n, timeout=900)
     finally:
-        await consumer.stop()
-        await producer.stop()
+        _stop(proc)
+
+
+def _worker(settings: Settings, processes: int, n: int, workdir: Path) -> Run:
+    proc = _spawn(settings, ["streamscore", "worker", "--model", "bench", "--processes",
+                             str(processes)], workdir / f"worker-{processes}.log")  # fmt: skip
+    try:
+        wait_worker_ready(settings.web_port, alive=lambda: proc.poll() is None)
+        return _measure(settings, f"worker x{processes}", proc, settings.predictions_topic, n,
+                        timeout=900)  # fmt: skip
+    finally:
+        _stop(proc)
+
+
+def _paced(settings: Settings, rate: float, seconds: float, prefix: str, seed: int) -> int:
+    """Send ``rate`` events/s for ``seconds``, each stamped with the time it was due."""
+    frame = synthetic_rows(int(rate * seconds), seed, prefix).drop(columns=["label"])
+    values = [orjson.dumps(r) for r in frame.to_dict("records")]
+    keys = [i.encode() for i in frame["id"]]
+    producer = clients.producer(settings, acks="all", linger_ms=1)
+    start = time.time()
+    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
+        due = start + i / rate
+        wait = due - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        producer.send(settings.events_topic, key=key, value=value, timestamp_ms=int(due * 1000))
+    producer.flush(60)
+    producer.close(10)
+    return len(values)
+
+
+def _latency(settings: Settings, rate: float, seconds: float, trial: int) -> dict[str, float]:
+    start = end_offsets(settings, settings.predictions_topic)
+    prefix = f"lat{trial}-{int(rate)}"
+    n = _paced(settings, rate, seconds, prefix, seed=100 + trial)
+    got = read_topic(settings, settings.predictions_topic, start, timeout=120,
+                     until=lambda r: len(r) >= n)  # fmt: skip
+    lat = [r.timestamp_ms - r.value["event_ts"] for r in got if (r.key or "").startswith(prefix)]
+    return {"rate": rate, "events": n, "answered": len(lat), "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99), "max_ms": max(lat, default=float("nan"))}  # fmt: skip
+
+
+def _bench_settings(settings: Settings, workdir: Path) -> Settings:
+    run = f"bench-{uuid.uuid4().hex[:8]}"
+    names = ("events", "labels", "predictions", "drift", "dlq", "model_updates")
+    return settings.model_copy(update={
+        **{f"{name}_topic": f"{run}-{name.replace('_', '-')}" for name in names},
+        "app_id": run, "registry_path": workdir / "registry",
+        "data_dir": workdir / "data", "web_port": free_port(),
+    })  # fmt: skip
 
 
 def run_bench(
-    settings: Settings, n: int, seed: int = 0, latency_rate: float | None = None
+    settings: Settings,
+    n: int = 100_000,
+    seed: int = 0,
+    latency_rates: list[float] | None = None,
+    trials: int = 1,
+    latency_seconds: float = 10.0,
+    naive_events: int = 3000,
 ) -> dict[str, Any]:
     from streamscore.models.registry import Registry
     from streamscore.models.training import train
-    from streamscore.producers.replay import replay
-    from streamscore.producers.sender import ProducerOptions
 
     wait_for_broker(settings)
     workdir = Path(tempfile.mkdtemp(prefix="streamscore-bench-"))
-    bench = _bench_settings(settings, workdir / "registry")
+    bench = _bench_settings(settings, workdir)
+    create_topics(bench, [bench.predictions_topic], config=APPEND_TIME)
     create_topics(bench)
-    registry = Registry(bench.registry_path)
-    train(
-        synthetic_rows(5_000, seed + 1, "train"),
-        "label",
-        name="bench",
-        registry=registry,
-        id_col="id",
-        seed=seed,
-    )
+    train(synthetic_rows(5_000, seed + 1, "train"), "label", name="bench",
+          registry=Registry(bench.registry_path), id_col="id", seed=seed)  # fmt: skip
     frame = synthetic_rows(n, seed, "ev")
+    events = [(i.encode(), orjson.dumps(r))
+              for i, r in zip(frame["id"], frame.drop(columns=["label"]).to_dict("records"),
+                              strict=True)]  # fmt: skip
+    console.print(f"producing {n:,} events of {N_FEATURES} features and their labels ...")
+    produce_rate = _produce(bench, bench.events_topic, events)
+    _produce(bench, bench.labels_topic, [
+        (i.encode(), orjson.dumps({"id": i, "label": int(y)}))
+        for i, y in zip(frame["id"], frame["label"], strict=True)
+    ])  # fmt: skip
+    runs: list[Run] = []
+    for kind, count in (("raw", n), ("limit", n), ("naive", min(n, naive_events))):
+        console.print(f"{kind} ...")
+        runs.append(_contestant(bench, kind, count, workdir))
+    console.print("streamscore worker, 2 processes ...")
+    two = bench.model_copy(update={"app_id": f"{bench.app_id}-x2", "web_port": free_port(),
+                                   "predictions_topic": f"{bench.predictions_topic}-x2",
+                                   "drift_topic": f"{bench.drift_topic}-x2"})  # fmt: skip
+    create_topics(two, [two.predictions_topic], config=APPEND_TIME)
+    runs.append(_worker(two, 2, n, workdir))
+    console.print("streamscore worker, 1 process ...")
+    worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "worker-1.log")
+    latency: list[dict[str, float]] = []
+    try:
+        wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
+        runs.append(_measure(bench, "worker x1", worker, bench.predictions_topic, n, timeout=900))
+        rates = latency_rates or [1000.0, runs[-1].events_per_s / 2]
+        for trial in range(trials):
+            for rate in rates:
+                console.print(f"latency at {rate:,.0f} events/s for {latency_seconds:g} s ...")
+                latency.append({"trial": trial, **_latency(bench, rate, latency_seconds, trial)})
+    finally:
+        _stop(worker)
+    return _result(n, produce_rate, runs, latency, workdir)
 
-    console.print(f"producing {n} events of {N_FEATURES} features ...")
-    produce_rate = produce_all(bench, frame)
-    console.print("raw aiokafka pass-through ...")
-    raw_rate = asyncio.run(_pass_through(bench, n, f"{bench.events_topic}-raw"))
 
-    console.print("streamscore worker on the same backlog ...")
-    log = workdir / "worker.log"
-    with running_worker(bench, "bench", log):
-        predictions = read_topic(
-            bench, bench.predictions_topic, {}, until=lambda r: len(r) >= n, timeout=600
-        )
-        if len(predictions) < n:
-            raise StreamscoreError(f"only {len(predictions)} of {n} predictions; see {log}")
-        stamps = [r.timestamp_ms for r in predictions]
-        worker_rate = n / max((max(stamps) - min(stamps)) / 1000, 1e-9)
-
-        paced = latency_rate or min(worker_rate / 2, 10_000.0)
-        n_paced = int(paced * 10)  # ten seconds
-        console.print(f"latency at {paced:,.0f} events/s for 10 s ...")
-        start_events = end_offsets(bench, bench.events_topic)
-        start_pred = end_offsets(bench, bench.predictions_topic)
-        # linger 1 ms: the record timestamp is taken at send(), so a producer that
-        # lingers to fill batches would add its own wait to the measured latency.
-        replay(
-            bench,
-            synthetic_rows(n_paced, seed + 2, "lat").drop(columns=["label"]),
-            id_col="id",
-            rate=paced,
-            progress=False,
-            producer=ProducerOptions(linger_ms=1),
-        )
-        sent = read_topic(
-            bench, bench.events_topic, start_events, until=lambda r: len(r) >= n_paced, timeout=60
-        )
-        answered = read_topic(
-            bench,
-            bench.predictions_topic,
-            start_pred,
-            until=lambda r: len(r) >= n_paced,
-            timeout=120,
-        )
-    sent_at = {r.key: r.timestamp_ms for r in sent}
-    latencies = [r.timestamp_ms - sent_at[r.key] for r in answered if r.key in sent_at]
-    ids = [r.key for r in predictions]
+def _result(n: int, produce_rate: float, runs: list[Run], latency: list[dict], workdir: Path):
+    by = {r.name: r for r in runs}
+    one = by["worker x1"]
     return {
         "events": n,
         "features": N_FEATURES,
-        "partitions": bench.partitions,
-        "batch_size": bench.batch_size,
         "produce_events_per_s": produce_rate,
-        "raw_passthrough_events_per_s": raw_rate,
-        "worker_events_per_s": worker_rate,
-        "worker_vs_raw": worker_rate / raw_rate,
-        "duplicates": len(ids) - len(set(ids)),
-        "latency_rate_events_per_s": paced,
-        "latency_events": len(latencies),
-        "latency_p50_ms": percentile(latencies, 50),
-        "latency_p95_ms": percentile(latencies, 95),
-        "latency_p99_ms": percentile(latencies, 99),
-        "worker_log": str(log),
+        "runs": [asdict(r) for r in runs],
+        "worker_events_per_s": one.events_per_s,
+        "worker_cpu_us_per_event": one.cpu_us_per_event,
+        "worker_vs_limit": one.events_per_s / by["limit"].events_per_s,
+        "worker_vs_raw": one.events_per_s / by["raw"].events_per_s,
+        "worker_vs_naive": one.events_per_s / by["naive"].events_per_s,
+        "workers2_vs_1": by["worker x2"].events_per_s / one.events_per_s,
+        "latency": latency,
+        "workdir": str(workdir),
     }
 
 
 def print_report(result: dict[str, Any]) -> None:
-    table = Table(
-        title=f"streamscore bench: {result['events']} events, "
-        f"{result['features']} features, {result['partitions']} partitions"
-    )
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_row("produce (kafka-python), events/s", f"{result['produce_events_per_s']:,.0f}")
-    table.add_row(
-        "raw pass-through (aiokafka), events/s", f"{result['raw_passthrough_events_per_s']:,.0f}"
-    )
-    table.add_row("worker (score + write), events/s", f"{result['worker_events_per_s']:,.0f}")
-    table.add_row("worker / raw", f"{result['worker_vs_raw']:.2f}")
-    table.add_row("duplicate predictions", f"{result['duplicates']}")
-    table.add_row(
-        f"latency at {result['latency_rate_events_per_s']:,.0f}/s: p50 / p95 / p99 ms",
-        f"{result['latency_p50_ms']:.0f} / {result['latency_p95_ms']:.0f} / "
-        f"{result['latency_p99_ms']:.0f}",
-    )
-    Console().print(table)
-    print(orjson.dumps(result).decode())
+    table = Table(title=f"streamscore bench: {result['events']:,} events, "
+                        f"{result['features']} features (HistGradientBoosting)")  # fmt: skip
+    for column in ("contestant", "events/s", "CPU µs/event", "peak RSS MB"):
+        table.add_column(column, justify="left" if column == "contestant" else "right")
+    for run in result["runs"]:
+        table.add_row(run["name"], f"{run['events_per_s']:,.0f}",
+                      f"{run['cpu_us_per_event']:.1f}", f"{run['peak_rss_mb']:.0f}")  # fmt: skip
+    out = Console()
+    out.print(table)
+    ratios = Table(title="worker (1 process, whole pipeline) against")
+    ratios.add_column("ratio")
+    ratios.add_column("value", justify="right")
+    for key in ("worker_vs_limit", "worker_vs_raw", "worker_vs_naive", "workers2_vs_1"):
+        ratios.add_row(key, f"{result[key]:.2f}")
+    out.print(ratios)
+    latency = Table(title="produce-to-prediction latency (worker, 1 process)")
+    for column in ("trial", "events/s", "answered", "p50 ms", "p99 ms", "max ms"):
+        latency.add_column(column, justify="right")
+    for row in result["latency"]:
+        latency.add_row(str(row["trial"]), f"{row['rate']:,.0f}",
+                        f"{row['answered']}/{row['events']}", f"{row['p50_ms']:.0f}",
+                        f"{row['p99_ms']:.0f}", f"{row['max_ms']:.0f}")  # fmt: skip
+    out.print(latency)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -23,7 +24,7 @@ import typer.main
 from rich.console import Console
 
 from streamscore import __version__
-from streamscore.cli import batch, broker, replay, stream, watch
+from streamscore.cli import batch, broker, monitor, replay, report, stream, watch
 from streamscore.ground.config import get_settings
 from streamscore.ground.errors import StreamscoreError
 
@@ -59,39 +60,56 @@ def root(
 @app.command("demo")
 def demo(
     n_train: int = typer.Option(5_000, help="Events the batch model is trained on."),
-    n_stream: int = typer.Option(20_000, help="Events replayed through the worker."),
-    rate: float = typer.Option(4_000, help="Replay rate, events/s."),
+    n_stream: int = typer.Option(30_000, help="Events replayed through the worker."),
+    rate: float = typer.Option(2_000, help="Replay rate, events/s."),
     seed: int = typer.Option(7, help="Seed of the synthetic stream."),
+    out: Path = typer.Option(Path("demo-data"), help="Folder of the report and the worker's log."),
 ) -> None:
-    """Run the main job end to end: train, start a worker, replay, read back, summarise."""
+    """The main job end to end: a stream with a known data drift and concept change,
+    a worker scoring, learning and measuring drift, the live monitor, a summary and
+    the HTML report; exits 1 if any event got no prediction."""
     from streamscore.cli.demo import print_summary, run_demo
 
     settings = get_settings()
-    result = run_demo(settings, n_train=n_train, n_stream=n_stream, rate=rate, seed=seed)
+    result = run_demo(settings, n_train=n_train, n_stream=n_stream, rate=rate, seed=seed, out=out)
     print_summary(result)
-    lost = result.events - result.predictions
-    if lost:
-        raise StreamscoreError(f"{lost} events got no prediction")
+    if result.missing:
+        raise StreamscoreError(f"{result.missing} events got no prediction")
     info(f"the broker keeps running at {settings.bootstrap}: `streamscore kafka down` stops it")
 
 
 @app.command("bench")
 def bench(
-    events: int = typer.Option(
-        100_000, "--events", "-n", help="Backlog size scored by the worker."
-    ),
+    events: int = typer.Option(100_000, "--events", "-n", help="Events in the backlog."),
     seed: int = typer.Option(0, help="Seed of the synthetic events."),
-    latency_rate: float = typer.Option(
-        None, help="Events/s of the latency phase (default: half the measured worker rate)."
+    latency_rate: list[float] = typer.Option(
+        None,
+        help="Events/s of a latency phase (repeat; default: 1,000 and half the "
+        "worker's backlog rate).",
     ),
+    trials: int = typer.Option(1, min=1, help="Latency phases per rate."),
+    latency_seconds: float = typer.Option(10.0, help="Seconds of each latency phase."),
+    naive_events: int = typer.Option(3000, help="Events the naive Faust agent scores."),
+    json_path: Path = typer.Option(None, "--json", help="Also write every figure as JSON."),
 ) -> None:
-    """Measure worker throughput and latency against raw Kafka pass-through, same run."""
+    """Throughput, CPU per event and latency of the worker against raw Kafka, a hand-written
+    batch scorer and a naive Faust agent, measured in one run."""
+    import orjson
+
     from streamscore.cli.bench import print_report, run_bench
 
-    print_report(run_bench(get_settings(), n=events, seed=seed, latency_rate=latency_rate))
+    result = run_bench(
+        get_settings(), n=events, seed=seed, latency_rates=latency_rate or None, trials=trials,
+        latency_seconds=latency_seconds, naive_events=naive_events,
+    )  # fmt: skip
+    print_report(result)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        info(f"wrote {json_path}")
 
 
-for module in (broker, batch, replay, stream, watch):
+for module in (broker, batch, replay, stream, watch, monitor, report):
     module.register(app)
 
 

@@ -32,7 +32,7 @@ import orjson
 from streamscore.cli.output import print_line
 from streamscore.ground.config import Settings
 from streamscore.ground.kafka.admin import worker_status_spec
-from streamscore.ground.kafka.reading import POLL_MS, Last, Record, open_topic
+from streamscore.ground.kafka.reading import POLL_MS, Record, last_offsets, open_topic
 
 KINDS = ("predictions", "drift", "dlq", "events", "labels", "model-updates", "workers")
 
@@ -178,8 +178,10 @@ class Tail:
 
     def run(self, follow: bool) -> None:
         """Print the backlog (all, or the last ``n``), then with ``follow`` new records."""
-        start: Any = "beginning" if self.n is None or self.key is not None else Last(self.n)
         metadata_wait = min(3.0, self.settings.broker_timeout)
+        start: Any = "beginning"
+        if self.n is not None and self.key is None:  # {} for a missing topic: said below
+            start = last_offsets(self.settings, self.topic, self.n, timeout=metadata_wait)
         with open_topic(self.settings, self.topic, start, must_exist=True, parse=not self.as_json,
                         metadata_timeout=metadata_wait) as reader:  # fmt: skip
             assert reader is not None  # must_exist

@@ -139,6 +139,63 @@ class Settings(BaseSettings):
         "warn", description="Log level of long-running commands."
     )
 
+    # --- Online learning (labels) -------------------------------------------
+    online_model: Literal["logreg", "hat", "off"] = Field(
+        "logreg",
+        description="Online River model: logreg (scaling, one-hot, logistic regression), hat "
+        "(Hoeffding Adaptive Tree) or off (no label join, no learner, online: null).",
+    )
+    label_ttl: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds (event time) a scored event's features wait for its label; "
+        "a later label is counted as expired, not learned.",
+    )
+    label_memory: int = Field(
+        2_000_000,
+        ge=1000,
+        description="Most scored events a worker remembers for the label join; beyond it the "
+        "oldest are dropped and counted as unlabelled.",
+    )
+    snapshot_every: int = Field(
+        1000,
+        ge=1,
+        description="The learner publishes its online model after this many labels "
+        "(or STREAMSCORE_SNAPSHOT_INTERVAL): how stale a worker's online predictions may be.",
+    )
+    snapshot_interval: float = Field(
+        5.0, gt=0, description="Seconds between snapshots of the online model while labels come."
+    )
+    challenger: Literal["off", "report", "retrain"] = Field(
+        "off",
+        description="Champion/challenger: off; report (a challenger record when the online "
+        "model beats the batch model significantly); retrain (then train, check and "
+        "promote a new batch version).",
+    )
+
+    # --- Drift ----------------------------------------------------------------
+    drift_window: int = Field(
+        1000,
+        ge=10,
+        description="Events per drift window (split evenly over the partitions: window k of "
+        "partition p is its offsets [k*w/P, (k+1)*w/P)).",
+    )
+    drift_window_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="If > 0, drift windows are event-time windows of this many seconds "
+        "instead of event counts.",
+    )
+    drift_false_alarms: float = Field(
+        1_000_000.0,
+        gt=0,
+        description="False-alarm budget: expected events between two false alarms on a "
+        "stationary stream, over all features and statistics together.",
+    )
+    drift_clear_after: int = Field(
+        2, ge=1, description="Windows a statistic must stay under its threshold to clear an alert."
+    )
+
     # --- helpers --------------------------------------------------------------
     @property
     def kafka_home(self) -> Path:
@@ -149,6 +206,21 @@ class Settings(BaseSettings):
     def local_kafka_dir(self) -> Path:
         """State (data, logs, pid) of the default local broker."""
         return self.cache_dir / "local-kafka"
+
+    @property
+    def examples_topic(self) -> str:
+        """Internal: joined examples (1 partition: one learner)."""
+        return f"{self.app_id}-examples"
+
+    @property
+    def snapshots_topic(self) -> str:
+        """Internal, compacted: online-model and drift-merger snapshots."""
+        return f"{self.app_id}-snapshots"
+
+    @property
+    def drift_counts_topic(self) -> str:
+        """Internal: partial drift counts from every worker (1 partition: one merger)."""
+        return f"{self.app_id}-drift-counts"
 
     @property
     def bootstrap(self) -> str:

@@ -30,7 +30,7 @@ def test_any_kafka_client_reads_what_the_worker_wrote(settings_factory, worker_f
     """kafka-python produces, the Faust worker (aiokafka) scores, kcat (librdkafka) reads."""
     kcat = shutil.which("kcat") or shutil.which("kafkacat")
     if kcat is None:
-        pytest.skip("kcat is not installed (apt-get install kcat); .ci/run installs it")
+        pytest.fail("kcat is not installed: `make system-deps` installs it")
     settings = settings_factory()
     create_topics(settings)
     train_model(settings.registry_path)

@@ -52,3 +52,14 @@ def test_state_round_trip_continues_identically():
     state = restricted_loads(pickle.dumps(first.state()))
     restored = ErrorDetectors.from_state(state)
     assert detections(stream[1990:], restored) == detections(stream[1990:], first)
+
+
+def test_an_error_rate_that_falls_is_no_concept_drift():
+    # a model that learns: its error falls from 0.5 to 0.05 at example 1,000
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    errors = np.r_[rng.random(1000) < 0.5, rng.random(4000) < 0.05].astype(float)
+    detectors = ErrorDetectors(models=("online",))
+    fired = [i for i, e in enumerate(errors) if detectors.update("online", e)]
+    assert fired == []

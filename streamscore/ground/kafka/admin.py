@@ -46,6 +46,17 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             {"cleanup.policy": "compact", "max.message.bytes": str(MODEL_UPDATE_MAX_BYTES)},
             purpose="new model versions (compacted)",
         ),
+        # Internal: one partition each, so exactly one worker of the group learns and
+        # merges drift windows at a time (Kafka assigns the partition to one member).
+        TopicSpec(settings.examples_topic, 1, purpose="internal: labels joined to features"),
+        TopicSpec(
+            settings.snapshots_topic,
+            1,
+            {"cleanup.policy": "compact", "max.message.bytes": str(MODEL_UPDATE_MAX_BYTES)},
+            purpose="internal: online model and drift merger state (compacted)",
+        ),
+        TopicSpec(settings.drift_counts_topic, 1, purpose="internal: partial drift counts"),
+        worker_status_spec(settings),
     ]
 
 
@@ -61,7 +72,7 @@ def worker_status_spec(settings: Settings) -> TopicSpec:
         f"{settings.app_id}-workers",
         1,
         {"cleanup.policy": "compact,delete", "retention.ms": str(24 * 3600 * 1000)},
-        purpose="worker status records (compacted)",
+        purpose="internal: worker status records (compacted)",
     )
 
 
@@ -122,30 +133,28 @@ def _reason(exc: BaseException | None) -> str:
 
 def create_topics(
     settings: Settings,
-    names: Iterable[str | TopicSpec] | None = None,
+    names: Iterable[str] | None = None,
     timeout: float | None = None,
+    config: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Create the missing topics among ``names`` (default: all of streamscore's topics).
 
-    A :class:`TopicSpec` is created as it says; a name of :func:`topic_specs` gets
-    its spec; any other the configured partition count. Waits until clients see
-    them. Returns ``{name: "created" | "exists"}``.
+    A name of :func:`topic_specs` gets its spec; any other the configured partition
+    count and ``config``. Waits until clients see them. Returns ``{name: "created" |
+    "exists"}``.
     """
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
     wait_for_broker(settings, timeout)
     known = {spec.name: spec for spec in topic_specs(settings)}
-    wanted = list(known.values()) if names is None else list(names)
-    specs = list(
-        {
-            spec.name: spec
-            for spec in (
-                w if isinstance(w, TopicSpec) else known.get(w) or TopicSpec(w, settings.partitions)
-                for w in wanted
-            )
-        }.values()
-    )
+    wanted = list(known) if names is None else list(dict.fromkeys(names))
+    default = TopicSpec("", settings.partitions)
+    specs = [
+        TopicSpec(name, spec.partitions, {**spec.config, **(config or {})}, spec.purpose)
+        for name in wanted
+        for spec in [known.get(name, default)]
+    ]
     client = clients.admin(settings)
     result: dict[str, str] = {}
     try:

@@ -1,12 +1,10 @@
 """Consumer groups as Kafka describes them: members, their partitions, committed offsets, lag.
 
 Everything comes from the brokers (DescribeGroups, OffsetFetch, ListOffsets), so
-``streamscore status`` sees workers on every machine. Lag of a partition is its
-end offset minus the group's committed offset; a partition the group has never
+``streamscore status`` sees workers on every machine. Lag is counted as
+:func:`streamscore.ground.kafka.offsets.lag_of` counts it (``monitor`` too): end
+offset minus the group's committed offset; a partition the group has never
 committed counts from its first offset (workers start at the earliest record).
-
->>> lag_of(committed=7, beginning=0, end=10), lag_of(committed=None, beginning=4, end=10)
-(3, 6)
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from streamscore.ground.config import Settings
 from streamscore.ground.errors import BrokerError
 from streamscore.ground.kafka import clients
 from streamscore.ground.kafka.admin import wait_for_broker
+from streamscore.ground.kafka.offsets import lag_of
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,6 @@ class Group:
 
     def owner(self, topic: str, partition: int) -> Member | None:
         return next((m for m in self.members if partition in m.partitions.get(topic, [])), None)
-
-
-def lag_of(committed: int | None, beginning: int, end: int) -> int:
-    return max(0, end - (beginning if committed is None or committed < 0 else committed))
 
 
 def describe_group(settings: Settings, group_id: str) -> Group:
@@ -109,11 +104,21 @@ def _lag(
         first = consumer.beginning_offsets(wanted)
     finally:
         consumer.close()
+    done = {key: offset for key, offset in committed.items() if offset is not None and offset >= 0}
     out = []
-    for tp in wanted:
-        key = (tp.topic, tp.partition)
-        done = committed.get(key)
-        done = done if done is not None and done >= 0 else None
-        lag = lag_of(done, first[tp], end[tp])
-        out.append(PartitionLag(tp.topic, tp.partition, done, end[tp], lag, owned.get(key)))
+    for topic in sorted({t for t, _ in tps}):
+        mine = [tp for tp in wanted if tp.topic == topic]
+        lag = lag_of(
+            {tp.partition: end[tp] for tp in mine},
+            {p: o for (t, p), o in done.items() if t == topic},
+            {tp.partition: first[tp] for tp in mine},
+        )
+        for tp in mine:
+            key = (topic, tp.partition)
+            out.append(
+                PartitionLag(
+                    topic, tp.partition, done.get(key), end[tp], lag.partitions[tp.partition],
+                    owned.get(key),
+                )
+            )  # fmt: skip
     return out

@@ -2,20 +2,21 @@
 
 One loop serves every reader: the demo and the bench reading what the pipeline
 wrote, ``dlq show``, the worker reading ``model-updates`` at start, ``tail`` and the
-tests. It reads from a start (``"beginning"``, ``"end"``, offsets per partition,
-or :class:`Last` ``n`` records of each partition) until the topic's end as it was
-when reading began, or until a predicate holds, or follows it (``tail --follow``:
-:class:`TopicReader` says when the backlog is read), and never past its deadline
-(honoured to within half a second).
+tests. It reads from a start (``"beginning"``, ``"end"`` or offsets per
+partition) until the topic's end as it was when reading began, or until a
+predicate holds, and never past its deadline (honoured to within half a second).
+:func:`last_offsets` makes the start "the last N records of each partition";
+:func:`follow` follows several topics at once with one consumer (``monitor``);
+:func:`open_topic` reads one topic's backlog and then follows it, and its
+:class:`TopicReader` says when the backlog is read (``tail --follow``).
 
 >>> Record("k", {"a": 1}, 0, 0, 3, b'{"a":1}').ref
 '0:3'
->>> Last(5).offsets(beginning={0: 0, 1: 10}, end={0: 3, 1: 100})
-{0: 0, 1: 95}
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,17 +32,7 @@ from streamscore.ground.times import Deadline
 POLL_MS = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Last:
-    """Start ``n`` records before the end of each partition (``kcat -o -n``)."""
-
-    n: int
-
-    def offsets(self, beginning: dict[int, int], end: dict[int, int]) -> dict[int, int]:
-        return {p: max(beginning.get(p, 0), e - self.n) for p, e in end.items()}
-
-
-Start = Literal["beginning", "end"] | dict[int, int] | Last
+Start = Literal["beginning", "end"] | dict[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +165,6 @@ def open_topic(
         elif start == "end":
             consumer.seek_to_end(*tps)
         else:
-            if isinstance(start, Last):
-                first = {tp.partition: o for tp, o in consumer.beginning_offsets(tps).items()}
-                start = start.offsets(first, end)
             for tp in tps:
                 consumer.seek(tp, start.get(tp.partition, 0))
         yield TopicReader(consumer, tps, end, parse)
@@ -231,3 +219,140 @@ def read_topic(
         if until is not None and until(records):
             break
     return records
+
+
+def read_range(
+    settings: Settings, topic: str, partition: int, start: int, end: int, *, timeout: float
+) -> Iterator[Record]:
+    """The records of one partition with ``start <= offset < end`` (for rebuilding state)."""
+    from kafka import TopicPartition
+
+    if start >= end:
+        return
+    deadline = Deadline(timeout)
+    consumer = clients.consumer(settings)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        while not deadline.expired and consumer.position(tp) < end:
+            wait = max(1, int(min(POLL_MS, deadline.remaining() * 1000)))
+            for messages in consumer.poll(timeout_ms=wait).values():
+                for msg in messages:
+                    if msg.offset < end:
+                        yield _record(msg, parse=False)
+    finally:
+        consumer.close()
+
+
+def group_offsets(
+    settings: Settings, group: str, topic: str, partition: int, since_ms: int
+) -> tuple[int | None, int | None]:
+    """``(committed, first_since)``: the group's committed offset of a partition (None if
+    none) and the first offset whose record time is at or after ``since_ms``."""
+    from kafka import TopicPartition
+
+    tp = TopicPartition(topic, partition)
+    consumer = clients.consumer(settings, group_id=group)
+    try:
+        committed = consumer.committed(tp)
+        found = consumer.offsets_for_times({tp: max(0, since_ms)}).get(tp)
+        first = found.offset if found is not None else consumer.end_offsets([tp])[tp]
+        return committed, first
+    finally:
+        consumer.close()
+
+
+def last_offsets(
+    settings: Settings, topic: str, n: int, timeout: float | None = None
+) -> dict[int, int]:
+    """A start at the last ``n`` records of each partition of ``topic`` (or its first record).
+
+    Empty when the topic does not exist (looked for during ``timeout`` seconds, by
+    default the broker timeout). The offsets are counted, not records: on a
+    compacted or transactional topic fewer than ``n`` may be read.
+    """
+    from kafka import TopicPartition
+
+    consumer = clients.consumer(settings)
+    try:
+        wait = settings.broker_timeout if timeout is None else timeout
+        partitions = _partitions(consumer, topic, Deadline(wait))
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return {}
+        first, end = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+        return {tp.partition: max(first[tp], end[tp] - n) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def follow(
+    settings: Settings,
+    starts: dict[str, Start],
+    *,
+    poll_ms: int = POLL_MS,
+    find_every: float = 5.0,
+    **config: Any,
+) -> Iterator[dict[str, list[Record]]]:
+    """Follow several topics with one consumer: what each poll returned, per topic.
+
+    Yields at least every ``poll_ms`` milliseconds (an empty dict when nothing
+    came), for ever: stop by leaving the loop. Each topic starts at its start; a
+    topic that does not exist yet is looked for again every ``find_every`` seconds
+    and read from its beginning once it appears, so a monitor started before the
+    topics were created sees them when they are.
+    """
+    from kafka import TopicPartition
+
+    consumer = clients.consumer(settings, **config)
+    assigned: dict[str, list[int]] = {}
+    looked: Deadline | None = None
+    try:
+        while True:
+            missing = [topic for topic in starts if topic not in assigned]
+            if missing and (looked is None or looked.expired):
+                found = _find_partitions(consumer, missing, assigned)
+                if found:
+                    consumer.assign(
+                        [TopicPartition(t, p) for t, parts in assigned.items() for p in parts]
+                    )
+                    for topic in found:
+                        # a topic that appeared after the first look is new: all of it
+                        start = starts[topic] if looked is None else "beginning"
+                        _seek(consumer, topic, assigned[topic], start)
+                looked = Deadline(find_every)
+            if not assigned:
+                time.sleep(poll_ms / 1000)
+                yield {}
+                continue
+            batch: dict[str, list[Record]] = {}
+            for tp, messages in consumer.poll(timeout_ms=poll_ms).items():
+                batch.setdefault(tp.topic, []).extend(_record(msg) for msg in messages)
+            yield batch
+    finally:
+        consumer.close()
+
+
+def _find_partitions(consumer: Any, topics: list[str], assigned: dict[str, list[int]]) -> list:
+    found = []
+    for topic in topics:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            assigned[topic] = sorted(partitions)
+            found.append(topic)
+    return found
+
+
+def _seek(consumer: Any, topic: str, partitions: list[int], start: Start) -> None:
+    from kafka import TopicPartition
+
+    tps = [TopicPartition(topic, p) for p in partitions]
+    if start == "beginning":
+        consumer.seek_to_beginning(*tps)
+    elif start == "end":
+        consumer.seek_to_end(*tps)
+    else:
+        first = consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, max(first[tp], start.get(tp.partition, 0)))

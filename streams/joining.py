@@ -1,0 +1,181 @@
+"""The label join: each label becomes exactly one record on the examples topic.
+
+Labels are keyed by the event id, so a label and its event sit in the same
+partition number of ``labels`` and ``events`` and the same worker holds both.
+Per partition, labels are handled strictly in offset order (the learner learns
+each labels offset once, so it must see them in order), and a label waits while
+its partition's events are behind it: until an event with a record time at or
+after the label's has been scored, or the events partition is read to its end.
+A waiting label is not acknowledged, so a crash re-reads it.
+
+Each label becomes one of (plain JSON on the examples topic, key = id)::
+
+    {"id", "x", "y", "proba", "version", "event_ts", "label_ts", "delay_ms", "source": [p, offset]}
+    {"id", "dropped": "unknown" | "expired" | "duplicate", "label_ts", "source": [p, offset]}
+
+and events forgotten without a label are reported as ``{"unlabelled": n, "partition": p}``.
+``delay_ms`` is the label's record time minus its event's record time: when each reached
+Kafka (event times of a replayed file may be years old).
+A label record that cannot be read goes to the dead-letter topic (stage ``label``).
+Pure: no Kafka, no event loop.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import orjson
+
+from streamscore.ground.times import parse_ms
+from streamscore.streams.memory import FeatureMemory
+from streamscore.streams.records import dead_letter
+from streamscore.streams.scorer import Record, Scored
+
+
+class Joiner:
+    """Feature memories and waiting labels of the partitions this worker holds."""
+
+    def __init__(self, ttl_ms: float, capacity: int) -> None:
+        self.ttl_ms = ttl_ms
+        self.capacity = capacity
+        self.memories: dict[int, FeatureMemory] = {}
+        self.waiting: dict[int, deque[Record]] = {}
+        self.events_time: dict[int, int] = {}  # newest events record time scored, per partition
+        self.paused: set[int] = set()  # partitions whose memory is being rebuilt
+
+    def memory(self, partition: int) -> FeatureMemory:
+        if partition not in self.memories:
+            share = max(1000, self.capacity // max(1, len(self.memories) + 1))
+            self.memories[partition] = FeatureMemory(self.ttl_ms, share)
+        return self.memories[partition]
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop the state of partitions this worker no longer holds (their new owner rebuilds)."""
+        for p in partitions:
+            self.memories.pop(p, None)
+            self.waiting.pop(p, None)
+            self.events_time.pop(p, None)
+            self.paused.discard(p)
+
+    def note_times(self, record_times: dict[int, int]) -> None:
+        """The newest events record time read per partition (scored or dead-lettered)."""
+        for p, newest in record_times.items():
+            self.events_time[p] = max(self.events_time.get(p, newest), newest)
+
+    def remember(self, scored: Scored, now_ms: int) -> None:
+        """Keep a scored batch's features, per partition."""
+        if not len(scored.features):
+            return
+        partitions = scored.partitions
+        for p in np.unique(partitions).tolist():
+            rows = np.flatnonzero(partitions == p)
+            whole = len(rows) == len(partitions)
+            self.memory(p).remember(
+                scored.ids if whole else [scored.ids[i] for i in rows.tolist()],
+                scored.features if whole else scored.features.take(rows),
+                scored.proba if whole else scored.proba[rows],
+                scored.version,
+                event_ts=scored.event_ts if whole else scored.event_ts[rows],
+                record_ts=scored.record_ts if whole else scored.record_ts[rows],
+                now_ms=now_ms,
+            )
+
+    def join(
+        self,
+        labels: Iterable[Record],
+        caught_up: Callable[[int], bool],
+        classes: list,
+        now_ms: int,
+    ) -> tuple[list[tuple[bytes, bytes]], list[tuple[int, bytes | None, bytes]], dict[int, int]]:
+        """Handle new labels (and those waiting); return ``(examples, dead letters, done)``:
+        examples as ``(key, value)``, dead letters as ``(partition, key, value)``, and per
+        labels partition the highest offset now fully handled."""
+        for label in labels:
+            self.waiting.setdefault(label.partition, deque()).append(label)
+        examples: list[tuple[bytes, bytes]] = []
+        letters: list[tuple[int, bytes | None, bytes]] = []
+        done: dict[int, int] = {}
+        keys = [str(c) for c in classes]
+        for p, queue in self.waiting.items():
+            if p in self.paused:
+                continue
+            memory = self.memory(p)
+            while queue:
+                label = queue[0]
+                if self.events_time.get(p, -1) < label.timestamp and not caught_up(p):
+                    break  # its event may not be scored yet
+                queue.popleft()
+                done[p] = label.offset
+                example = _example(label, memory, keys, now_ms)
+                if isinstance(example, str):
+                    letters.append((p, label.key, _letter(label, example)))
+                else:
+                    examples.append((label.key or b"", orjson.dumps(example)))
+            memory.forget_old(now_ms)
+            unlabelled = memory.read_unlabelled()
+            if unlabelled:
+                examples.append((b"", orjson.dumps({"unlabelled": unlabelled, "partition": p})))
+        return examples, letters, done
+
+    def restore(self, partition: int, chunks: list[Scored], joined: set[str]) -> None:
+        """Put back what a partition's memory held before this worker got it (see
+        :mod:`streamscore.streams.rebuild`): older than anything remembered since."""
+        memory = self.memory(partition)
+        for scored in reversed(chunks):  # each goes in front of the ones before it
+            memory.remember(
+                scored.ids, scored.features, scored.proba, scored.version,
+                event_ts=scored.event_ts, record_ts=scored.record_ts,
+                now_ms=int(scored.record_ts.max()), older=True,
+            )  # fmt: skip
+        for event_id in joined:
+            memory.mark_taken(event_id)
+        self.paused.discard(partition)
+
+    def waiting_count(self) -> int:
+        return sum(len(q) for q in self.waiting.values())
+
+
+def _letter(label: Record, reason: str) -> bytes:
+    return dead_letter(
+        label.value, key=label.key, error=reason, stage="label",
+        topic=label.topic, partition=label.partition, offset=label.offset,
+    )  # fmt: skip
+
+
+def _example(
+    label: Record, memory: FeatureMemory, keys: list[str], now_ms: int
+) -> dict[str, Any] | str:
+    """The examples record of one label, or the reason it cannot be read."""
+    try:
+        body = orjson.loads(label.value) if label.value is not None else None
+    except orjson.JSONDecodeError as exc:
+        return f"label is not UTF-8 JSON: {exc}"
+    if not isinstance(body, dict) or "label" not in body:
+        return 'a label must be a JSON object with a "label" field'
+    if body["label"] is None or isinstance(body["label"], dict | list | float):
+        return f"label {body['label']!r} is not a class (a string, integer or boolean)"
+    try:
+        event_id = label.key.decode() if label.key is not None else str(body["id"])
+        label_ts = label.timestamp if body.get("ts") is None else parse_ms(body["ts"])
+    except (KeyError, UnicodeDecodeError):
+        return "a label needs its event id as the key (or an id field)"
+    except ValueError as exc:
+        return str(exc)
+    status, remembered = memory.take(event_id, now_ms)
+    source = [label.partition, label.offset]
+    if remembered is None:
+        return {"id": event_id, "dropped": status, "label_ts": label_ts, "source": source}
+    return {
+        "id": event_id,
+        "x": remembered.x,
+        "y": body["label"],
+        "proba": dict(zip(keys, remembered.proba, strict=True)),
+        "version": remembered.version,
+        "event_ts": remembered.event_ts,
+        "label_ts": label_ts,
+        "delay_ms": label.timestamp - remembered.record_ts,
+        "source": source,
+    }
