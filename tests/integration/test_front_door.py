@@ -212,7 +212,7 @@ def test_worker_health_ready_metrics_and_status_with_its_model_version(
     assert status["group"] == settings.app_id and status["state"] == "Stable"
     [me] = status["workers"]
     assert me["in_group"] and (me["model"], me["version"]) == ("m", "1")
-    assert me["partitions"] == {settings.events_topic: [0, 1]}
+    assert me["partitions"][settings.events_topic] == [0, 1]  # and labels, internal topics
     assert me["pid"] == worker.proc.pid and me["web"] == base
     table = cli(settings, "status").stdout
     assert f"group {settings.app_id} on {settings.bootstrap}: Stable, 1 worker" in table
