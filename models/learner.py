@@ -189,7 +189,7 @@ class Learner:
         return records
 
     def _detection(self, name: str, detector: str, offset, event_ts) -> dict:
-        error = 1.0 - self.perf.models[name].rolling["accuracy"].get()
+        error = 1.0 - self.perf.rolling_accuracy(name)
         threshold = self.detectors.thresholds()[detector]
         return detection_record(
             name, detector, error, threshold, self.n_learned - 1, offset, event_ts, self.perf.end

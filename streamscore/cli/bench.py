@@ -3,15 +3,17 @@ scorer and a naive Faust agent, all measured in one run on one broker.
 
 On a shared machine only ratios measured side by side mean something, so one run
 measures everything on the same backlog (``-n`` events of 10 numeric features,
-HistGradientBoosting; the worker also gets their labels, so its row is the whole
-pipeline: scoring, online model, label join, learner, drift windows and merger):
+HistGradientBoosting, and their labels):
 
 * **throughput** on the backlog, for ``raw`` (consume and forward, no decoding),
   ``limit`` (the hand-written batch scorer), ``naive`` (a Faust agent scoring each
-  event, on the first ``--naive-events``), the worker with 1 process and with 2
-  (``--processes 2``): events/s from the first to the last output record (their
-  broker append times), CPU µs per event of the process(es) over the same stretch
-  (``/proc``: user + system), peak RSS;
+  event, on the first ``--naive-events``), the worker scoring (with the drift windows;
+  online model off) with 1 process and with 2 (``--processes 2``), and the whole
+  pipeline (scoring, drift, label join, online learner, snapshots) in one process:
+  events/s from the first to the last output record (their broker append times;
+  the whole pipeline: until every label is learned), CPU µs per event of the
+  process(es) over the same stretch (``/proc``: user + system, sampled with the
+  output count every 20 ms), peak RSS;
 * **latency** of the worker at a steady 1,000 events/s and at half its backlog rate
   (``--latency-rate`` to choose), ``--trials`` times: produce-to-prediction, from the
   time each event was *due* (set as its record timestamp by the paced producer, so a
@@ -43,7 +45,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streamscore.cli.measure import percentile
-from streamscore.cli.processes import wait_worker_ready
+from streamscore.cli.processes import wait_worker_ready, worker_metric
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import StreamscoreError
 from streamscore.ground.kafka import clients
@@ -115,29 +117,62 @@ def _count(settings: Settings, topic: str) -> int:
     return sum(end_offsets(settings, topic).values())
 
 
+class _Counter:
+    """Records in a topic, read from one long-lived consumer (a few ms a call, so the
+    CPU and the count are sampled close together even for a run that lasts a second)."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        from kafka import TopicPartition
+
+        self.consumer = clients.consumer(settings)
+        deadline = time.monotonic() + settings.broker_timeout
+        while not (found := self.consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise StreamscoreError(f"topic {topic} not found")
+            time.sleep(0.2)
+        self.tps = [TopicPartition(topic, p) for p in sorted(found)]
+
+    def __call__(self) -> int:
+        return sum(self.consumer.end_offsets(self.tps).values())
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
 def _measure(settings: Settings, name: str, proc: subprocess.Popen, out: str, n: int,
              timeout: float) -> Run:  # fmt: skip
-    """Watch ``out`` fill up to ``n`` records while ``proc`` runs; its figures."""
+    """Watch ``out`` fill up to ``n`` records while ``proc`` runs; its figures. The CPU
+    per event is counted from the first output record seen to the last (start-up and
+    model loading left out), sampled every 20 ms."""
     deadline = time.monotonic() + timeout
     first: tuple[int, float] | None = None
     count = 0
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StreamscoreError(f"bench contestant {name} exited ({proc.returncode})")
-        count = _count(settings, out)
-        if count and first is None:
-            first = (count, _cpu_seconds(_family(proc.pid)))
-        if count >= n:
-            break
-        time.sleep(0.2)
+    counter = _Counter(settings, out)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StreamscoreError(f"bench contestant {name} exited ({proc.returncode})")
+            cpu = _cpu_seconds(_family(proc.pid))
+            count = counter()
+            if count and first is None:
+                first = (count, cpu)
+            if count >= n:
+                break
+            time.sleep(0.02)
+    finally:
+        counter.close()
     pids = _family(proc.pid)
     cpu, rss = _cpu_seconds(pids), _peak_rss_mb(pids)
     if count < n or first is None:
         raise StreamscoreError(f"bench contestant {name} wrote {count} of {n} in {timeout:.0f} s")
+    if first[0] > n // 2:
+        raise StreamscoreError(
+            f"bench contestant {name} wrote {first[0]} of {n} before "
+            "the first sample: too few events to measure its CPU (raise -n)"
+        )
     stamps = [r.timestamp_ms for r in read_topic(settings, out, timeout=120, parse=False)]
     span = (max(stamps) - min(stamps)) / 1000
-    return Run(name, n, (n - 1) / max(span, 1e-9), (cpu - first[1]) / max(n - first[0], 1) * 1e6,
-               rss)  # fmt: skip
+    return Run(name, n, (n - 1) / max(span, 1e-9), (cpu - first[1]) / (n - first[0]) * 1e6, rss)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -178,33 +213,104 @@ def _contestant(settings: Settings, kind: str, n: int, workdir: Path) -> Run:
         _stop(proc)
 
 
-def _worker(settings: Settings, processes: int, n: int, workdir: Path) -> Run:
-    proc = _spawn(settings, ["streamscore", "worker", "--model", "bench", "--processes",
-                             str(processes)], workdir / f"worker-{processes}.log")  # fmt: skip
+def _worker(bench: Settings, scoring: Settings, processes: int, n: int, workdir: Path,
+            name: str) -> Run:  # fmt: skip
+    """A worker (``processes`` of them in one group) on the backlog, stopped after.
+
+    The workers start on an empty events topic of their own; once every process holds
+    partitions, the raw contestant copies the backlog into it (~10x faster than a worker
+    scores, so the workers see a backlog within a fraction of a second). Reading the
+    backlog straight away instead, the first process of two scored it alone before the
+    group's rebalance gave the second its partitions (a rebalance waits up to a
+    heartbeat, 3 s): the figure was one process's."""
+    proc = _spawn(scoring, ["streamscore", "worker", "--model", "bench", "--processes",
+                            str(processes)], workdir / f"{name}.log")  # fmt: skip
+    copier: subprocess.Popen | None = None
     try:
-        wait_worker_ready(settings.web_port, alive=lambda: proc.poll() is None)
-        return _measure(settings, f"worker x{processes}", proc, settings.predictions_topic, n,
-                        timeout=900)  # fmt: skip
+        for i in range(processes):  # every process in the group before the clock starts
+            wait_worker_ready(scoring.web_port + i, alive=lambda: proc.poll() is None)
+        _wait_balanced(scoring, processes, proc)
+        copy = ["streamscore.cli.bench_contestants", "raw", scoring.events_topic,
+                f"{scoring.app_id}-copy", "bench"]  # fmt: skip
+        copier = _spawn(bench, copy, workdir / f"{name}-copy.log")
+        return _measure(scoring, name, proc, scoring.predictions_topic, n, timeout=900)
     finally:
+        if copier is not None:
+            _stop(copier)
         _stop(proc)
 
 
+def _wait_balanced(settings: Settings, processes: int, proc: subprocess.Popen) -> None:
+    """Until the partitions are split among all ``processes`` (none holds them all)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        held = [worker_metric(settings.web_port + i, "streamscore_assigned_partitions")
+                for i in range(processes)]  # fmt: skip
+        if all(h is not None and h > 0 for h in held) and sum(h or 0 for h in held) == (
+            settings.partitions
+        ):
+            return
+        if proc.poll() is not None:
+            raise StreamscoreError(f"the worker exited ({proc.returncode})")
+        time.sleep(0.2)
+    raise StreamscoreError(f"the partitions were not split among {processes} processes in 120 s")
+
+
+def _learned(settings: Settings) -> int:
+    from streamscore.models.snapshot import load_header
+
+    records = read_topic(settings, settings.snapshots_topic, timeout=30, parse=False)
+    counts = [load_header(r.raw)["n_learned"] for r in records
+              if r.raw and (r.key or "").startswith("online/")]  # fmt: skip
+    return max(counts, default=0)
+
+
+def _whole(settings: Settings, proc: subprocess.Popen, n: int, timeout: float = 900) -> Run:
+    """The whole pipeline on the backlog: from the first prediction until every event is
+    scored and every label learned (wall clock), with the CPU of that stretch."""
+    deadline = time.monotonic() + timeout
+    first: tuple[float, float] | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StreamscoreError(f"the worker exited ({proc.returncode})")
+        scored = _count(settings, settings.predictions_topic)
+        if scored and first is None:
+            first = (time.monotonic(), _cpu_seconds(_family(proc.pid)))
+        if scored >= n and _learned(settings) >= n:
+            break
+        time.sleep(0.5)
+    else:
+        raise StreamscoreError(f"the worker did not score and learn {n} events in {timeout:.0f} s")
+    assert first is not None
+    span = time.monotonic() - first[0]
+    cpu = _cpu_seconds(_family(proc.pid)) - first[1]
+    return Run("worker x1, whole pipeline", n, n / span, cpu / n * 1e6,
+               _peak_rss_mb(_family(proc.pid)))  # fmt: skip
+
+
 def _paced(settings: Settings, rate: float, seconds: float, prefix: str, seed: int) -> int:
-    """Send ``rate`` events/s for ``seconds``, each stamped with the time it was due."""
-    frame = synthetic_rows(int(rate * seconds), seed, prefix).drop(columns=["label"])
-    values = [orjson.dumps(r) for r in frame.to_dict("records")]
-    keys = [i.encode() for i in frame["id"]]
+    """Send ``rate`` events/s for ``seconds`` and each one's label 1 s after it, every
+    record stamped with the time it was due (so a late producer does not hide latency)."""
+    frame = synthetic_rows(int(rate * seconds), seed, prefix)
+    labels = frame.pop("label").tolist()
+    plan: list[tuple[float, str, bytes, bytes]] = []
+    for i, row in enumerate(frame.to_dict("records")):
+        key = row["id"].encode()
+        plan.append((i / rate, settings.events_topic, key, orjson.dumps(row)))
+        label = orjson.dumps({"id": row["id"], "label": int(labels[i])})
+        plan.append((i / rate + 1.0, settings.labels_topic, key, label))
+    plan.sort(key=lambda item: item[0])
     producer = clients.producer(settings, acks="all", linger_ms=1)
     start = time.time()
-    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
-        due = start + i / rate
+    for at, topic, key, value in plan:
+        due = start + at
         wait = due - time.time()
         if wait > 0:
             time.sleep(wait)
-        producer.send(settings.events_topic, key=key, value=value, timestamp_ms=int(due * 1000))
+        producer.send(topic, key=key, value=value, timestamp_ms=int(due * 1000))
     producer.flush(60)
     producer.close(10)
-    return len(values)
+    return len(frame)
 
 
 def _latency(settings: Settings, rate: float, seconds: float, trial: int) -> dict[str, float]:
@@ -216,6 +322,17 @@ def _latency(settings: Settings, rate: float, seconds: float, trial: int) -> dic
     lat = [r.timestamp_ms - r.value["event_ts"] for r in got if (r.key or "").startswith(prefix)]
     return {"rate": rate, "events": n, "answered": len(lat), "p50_ms": percentile(lat, 50),
             "p99_ms": percentile(lat, 99), "max_ms": max(lat, default=float("nan"))}  # fmt: skip
+
+
+def _variant(bench: Settings, tag: str, **update: Any) -> Settings:
+    """The bench's settings for another group: its own app id, outputs and web port."""
+    variant = bench.model_copy(update={
+        "app_id": f"{bench.app_id}-{tag}", "web_port": free_port(),
+        "predictions_topic": f"{bench.predictions_topic}-{tag}",
+        "drift_topic": f"{bench.drift_topic}-{tag}", **update,
+    })  # fmt: skip
+    create_topics(variant, [variant.predictions_topic], config=APPEND_TIME)
+    return variant
 
 
 def _bench_settings(settings: Settings, workdir: Path) -> Settings:
@@ -261,22 +378,25 @@ def run_bench(
     for kind, count in (("raw", n), ("limit", n), ("naive", min(n, naive_events))):
         console.print(f"{kind} ...")
         runs.append(_contestant(bench, kind, count, workdir))
-    console.print("streamscore worker, 2 processes ...")
-    two = bench.model_copy(update={"app_id": f"{bench.app_id}-x2", "web_port": free_port(),
-                                   "predictions_topic": f"{bench.predictions_topic}-x2",
-                                   "drift_topic": f"{bench.drift_topic}-x2"})  # fmt: skip
-    create_topics(two, [two.predictions_topic], config=APPEND_TIME)
-    runs.append(_worker(two, 2, n, workdir))
-    console.print("streamscore worker, 1 process ...")
-    worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "worker-1.log")
+    for processes in (1, 2):
+        console.print(f"streamscore worker, scoring and drift, {processes} process(es) ...")
+        tag = f"s{processes}"
+        scoring = _variant(bench, tag, online_model="off",
+                           events_topic=f"{bench.events_topic}-{tag}",
+                           labels_topic=f"{bench.labels_topic}-{tag}")  # fmt: skip
+        create_topics(scoring, [scoring.events_topic, scoring.labels_topic])
+        runs.append(_worker(bench, scoring, processes, n, workdir, f"worker x{processes}"))
+    console.print("streamscore worker, the whole pipeline (labels: join, learner) ...")
+    worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "whole.log")
     latency: list[dict[str, float]] = []
     try:
         wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
-        runs.append(_measure(bench, "worker x1", worker, bench.predictions_topic, n, timeout=900))
+        runs.append(_whole(bench, worker, n))
         rates = latency_rates or [1000.0, runs[-1].events_per_s / 2]
         for trial in range(trials):
             for rate in rates:
-                console.print(f"latency at {rate:,.0f} events/s for {latency_seconds:g} s ...")
+                console.print(f"latency at {rate:,.0f} events/s (and their labels) for "
+                              f"{latency_seconds:g} s ...")  # fmt: skip
                 latency.append({"trial": trial, **_latency(bench, rate, latency_seconds, trial)})
     finally:
         _stop(worker)
@@ -285,7 +405,7 @@ def run_bench(
 
 def _result(n: int, produce_rate: float, runs: list[Run], latency: list[dict], workdir: Path):
     by = {r.name: r for r in runs}
-    one = by["worker x1"]
+    one, whole = by["worker x1"], by["worker x1, whole pipeline"]
     return {
         "events": n,
         "features": N_FEATURES,
@@ -297,6 +417,9 @@ def _result(n: int, produce_rate: float, runs: list[Run], latency: list[dict], w
         "worker_vs_raw": one.events_per_s / by["raw"].events_per_s,
         "worker_vs_naive": one.events_per_s / by["naive"].events_per_s,
         "workers2_vs_1": by["worker x2"].events_per_s / one.events_per_s,
+        "whole_pipeline_events_per_s": whole.events_per_s,
+        "whole_pipeline_cpu_us_per_event": whole.cpu_us_per_event,
+        "whole_vs_scoring": whole.events_per_s / one.events_per_s,
         "latency": latency,
         "workdir": str(workdir),
     }
@@ -312,13 +435,14 @@ def print_report(result: dict[str, Any]) -> None:
                       f"{run['cpu_us_per_event']:.1f}", f"{run['peak_rss_mb']:.0f}")  # fmt: skip
     out = Console()
     out.print(table)
-    ratios = Table(title="worker (1 process, whole pipeline) against")
+    ratios = Table(title="worker (1 process, scoring and drift) against")
     ratios.add_column("ratio")
     ratios.add_column("value", justify="right")
-    for key in ("worker_vs_limit", "worker_vs_raw", "worker_vs_naive", "workers2_vs_1"):
+    for key in ("worker_vs_limit", "worker_vs_raw", "worker_vs_naive", "workers2_vs_1",
+                "whole_vs_scoring"):  # fmt: skip
         ratios.add_row(key, f"{result[key]:.2f}")
     out.print(ratios)
-    latency = Table(title="produce-to-prediction latency (worker, 1 process)")
+    latency = Table(title="produce-to-prediction latency (whole pipeline, 1 process)")
     for column in ("trial", "events/s", "answered", "p50 ms", "p99 ms", "max ms"):
         latency.add_column(column, justify="right")
     for row in result["latency"]:

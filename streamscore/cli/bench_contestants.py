@@ -118,11 +118,11 @@ def _naive(settings: Settings, out: str, group: str, model_name: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from threadpoolctl import threadpool_limits
+    from streamscore.models.threads import limit_native_threads
 
     kind, out, group, model = argv
     settings = get_settings()
-    threadpool_limits(1)  # as the worker (STREAMSCORE_MODEL_THREADS=1)
+    limit_native_threads(1)  # as the worker (STREAMSCORE_MODEL_THREADS=1)
     if kind == "raw":
         asyncio.run(_forward(settings, out, group, _passthrough))
     elif kind == "limit":

@@ -72,17 +72,16 @@ def _stages(n, model, raw, events, scorer, reference, online) -> dict[str, float
 
 
 def main() -> None:
-    from threadpoolctl import threadpool_limits
-
     from streamscore.cli.bench import synthetic_rows
     from streamscore.models.drift import DriftReference
     from streamscore.models.learner import Learner
     from streamscore.models.online import default_online_model
     from streamscore.models.registry import Registry
+    from streamscore.models.threads import limit_native_threads
     from streamscore.models.training import train
     from streamscore.streams.scorer import RawEvent, Scorer
 
-    threadpool_limits(1)
+    limit_native_threads(1)
     model = train(synthetic_rows(5000, 1, "t"), "label", name="parts",
                   registry=Registry(tempfile.mkdtemp()), id_col="id")  # fmt: skip
     frame = synthetic_rows(1000, 2, "e")

@@ -108,6 +108,21 @@ def outcome(settings: Settings, ids: set[str], timeout: float = 240) -> tuple[in
     return lost, duplicates, len(letters & ids)
 
 
+def drift_counted(settings: Settings, timeout: float = 30) -> int:
+    """Events the drift windows counted: the ``n`` of every window's prediction-drift
+    (PSI of the score) record, waiting until the count stops growing (windows close
+    up to the merger's grace period after the stream ends)."""
+    deadline, last = time.monotonic() + timeout, -1
+    while True:
+        records = read_topic(settings, settings.drift_topic, timeout=30)
+        psi = [r.value for r in records if r.value.get("kind") == "prediction"]
+        total = sum(v["window"]["n"] for v in psi if v.get("metric") == "psi")
+        if total == last or time.monotonic() > deadline:
+            return total
+        last = total
+        time.sleep(7)
+
+
 def learned_history(settings: Settings) -> list[int]:
     """``n_learned`` of every online-model snapshot published, in order."""
     out = read_topic(settings, settings.snapshots_topic, timeout=30, parse=False)

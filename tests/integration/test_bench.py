@@ -24,10 +24,10 @@ def test_bench_reports_every_figure(kafka_bootstrap, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = orjson.loads(out.read_bytes())
     names = [run["name"] for run in result["runs"]]
-    assert names == ["raw", "limit", "naive", "worker x2", "worker x1"]
+    assert names == ["raw", "limit", "naive", "worker x1", "worker x2", "worker x1, whole pipeline"]
     for run in result["runs"]:
         assert run["events_per_s"] > 0 and run["cpu_us_per_event"] >= 0 and run["peak_rss_mb"] > 0
-    one = result["runs"][-1]
+    one = result["runs"][3]
     limit = result["runs"][1]
     assert result["worker_vs_limit"] == pytest.approx(one["events_per_s"] / limit["events_per_s"])
     assert result["worker_cpu_us_per_event"] == one["cpu_us_per_event"]
@@ -35,4 +35,5 @@ def test_bench_reports_every_figure(kafka_bootstrap, tmp_path):
     assert latency["answered"] == latency["events"] == 900  # every paced event answered
     assert latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
     assert "worker_vs_naive" in result and "workers2_vs_1" in result
+    assert result["whole_pipeline_events_per_s"] == result["runs"][-1]["events_per_s"]
     assert "worker_vs_limit" in done.stdout and "contestant" in done.stdout
