@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     from streamscore.models.online_batch import Scorer
 
 KINDS = ("logreg", "hat")
+# Largest magnitude learned from. River's scalers and Gaussian estimators square the
+# distance to the mean: past ~1e154 that overflows, and one such value turns the model's
+# state into inf/NaN for good (measured: every later prediction NaN). 1e150 keeps the
+# square of twice it finite; a real feature is never near it.
+MAX_LEARNED_MAGNITUDE = 1e150
 
 
 def default_online_model(
@@ -102,14 +107,20 @@ class OnlineModel:
 
     def check_row(self, x: Mapping) -> None:
         """Raise :class:`DataError` unless each feature of ``x`` is missing (None, NaN) or
-        of its kind (a finite number; a string for categorical), as ``validate_row`` makes
-        them: River would fail half-way through an update, or learn an infinity."""
+        of its kind (a finite number of at most :data:`MAX_LEARNED_MAGNITUDE`; a string for
+        categorical), as ``validate_row`` makes them: River would fail half-way through an
+        update, or learn an infinity."""
         for name in self._numeric + self._boolean:
             v = x.get(name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
                 raise DataError(f"feature {name!r} is {v!r}: expected a number or null")
             if v is not None and v in (math.inf, -math.inf):
                 raise DataError(f"feature {name!r} is {v!r}: expected a finite number")
+            if v is not None and abs(v) > MAX_LEARNED_MAGNITUDE:
+                raise DataError(
+                    f"feature {name!r} is {v!r}: too large to learn from "
+                    f"(|value| > {MAX_LEARNED_MAGNITUDE:g} overflows the online model)"
+                )
         for name in self._categorical:
             v = x.get(name)
             if v is not None and v == v and not isinstance(v, str):

@@ -12,7 +12,11 @@ A batch counts as delivered only when the broker acknowledged every record
 (``acks`` of the app's producer: all replicas). A send that fails is retried,
 with the wait doubling up to 5 s, until it succeeds or the worker stops: a broker
 that is away holds the stream back (nothing is committed meanwhile), it never
-loses outputs; after a retry some may be written twice (at-least-once).
+loses outputs; after a retry some may be written twice (at-least-once). An error
+the broker will repeat (a record larger than a topic created by hand allows, a topic
+this client may not write) is logged as an error naming the topic and what to change;
+the worker keeps retrying rather than drop or skip the batch, so the fix takes effect
+without a restart and nothing is lost (its ``/ready`` turns 503 while it stands still).
 """
 
 from __future__ import annotations
@@ -49,7 +53,13 @@ class Delivery:
                     await asyncio.gather(*futures)
                 return
             except KafkaError as exc:
-                log.warning("outputs not delivered (%r); retrying in %.1f s", exc, wait)
+                if getattr(exc, "retriable", True):
+                    log.warning("outputs not delivered (%r); retrying in %.1f s", exc, wait)
+                else:
+                    log.error("outputs to %s refused by the broker (%r): this repeats until "
+                              "the topic accepts them (max.message.bytes, ACLs); retrying in "
+                              "%.1f s, nothing is committed meanwhile",
+                              ", ".join(outputs), exc, wait)  # fmt: skip
                 await asyncio.sleep(wait)
                 wait = min(2 * wait, RETRY_MAX_S)
 

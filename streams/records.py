@@ -18,6 +18,8 @@ import orjson
 
 from streamscore.ground.times import now_ms
 
+MAX_ERROR_CHARS = 1000  # a reason may quote the input: the letter stays about its size
+
 
 def _as_text(raw: bytes | None) -> tuple[str | None, str]:
     """The original bytes, verbatim when UTF-8, else base64."""
@@ -43,6 +45,8 @@ def dead_letter(
     """A dead letter: why, where, and the original payload (restorable byte for byte)."""
     value, encoding = _as_text(raw)
     key_text, key_encoding = _as_text(key)
+    if len(error) > MAX_ERROR_CHARS:
+        error = error[: MAX_ERROR_CHARS - 3] + "..."
     return orjson.dumps(
         {
             "error": error,

@@ -28,6 +28,7 @@ from streamscore.models.online import OnlineModel
 from streamscore.streams.records import dead_letter
 
 log = logging.getLogger(__name__)
+NOT_FINITE = "the model gave no finite probability (a feature value too large for it?)"
 PREDICTION_FIELDS = (
     "id", "model", "version", "prediction", "proba", "online", "event_ts", "scored_ts",
 )  # fmt: skip
@@ -162,10 +163,12 @@ class Scorer:
                 raw = event.value
                 if raw is None:
                     raise Rejected("decode", "event has no value (a tombstone)")
-                if len(raw) > limit:
+                # the key counts too: a prediction carries it twice (key and id)
+                size = len(raw) + (len(event.key) if event.key is not None else 0)
+                if size > limit:
                     raise Rejected(
                         "decode",
-                        f"event is {len(raw)} bytes, over the limit of {limit} "
+                        f"event is {size} bytes (key and value), over the limit of {limit} "
                         "(STREAMSCORE_MAX_EVENT_BYTES)",
                     )
                 try:
@@ -199,20 +202,30 @@ class Scorer:
         times: list[int],
         outcome: Outcome,
     ) -> None:
+        failed: set[int] = set()
         try:
             proba = model.predict_proba_batch(batch)
         except Exception:
             # One row the model cannot take must not cost the batch: score row by row.
-            good, rows = [], []
+            rows = []
             for i in range(len(batch)):
                 try:
                     rows.append(model.predict_proba_batch(batch.take([i]))[0])
-                    good.append(i)
                 except Exception as exc:  # noqa: BLE001 - routed to the dead-letter topic
                     self._reject(outcome, accepted[i], "score", f"model failed: {exc!r}")
+                    failed.add(i)
+                    rows.append(np.full(len(model.classes), np.nan))
+            proba = np.vstack(rows)
+        finite = np.isfinite(proba).all(axis=1)
+        if not finite.all():
+            # e.g. a linear model on a value near 1e308: its scores overflow to inf - inf
+            for i in np.flatnonzero(~finite).tolist():
+                if i not in failed:
+                    self._reject(outcome, accepted[i], "score", NOT_FINITE)
+            good = np.flatnonzero(finite).tolist()
             if not good:
                 return
-            batch, proba = batch.take(good), np.vstack(rows)
+            batch, proba = batch.take(good), proba[good]
             accepted = [accepted[i] for i in good]
             ids, times = [ids[i] for i in good], [times[i] for i in good]
         outcome.scored = Scored(

@@ -49,7 +49,11 @@ from streamscore.cli.processes import wait_worker_ready, worker_metric
 from streamscore.ground.config import Settings
 from streamscore.ground.errors import StreamscoreError
 from streamscore.ground.kafka import clients
-from streamscore.ground.kafka.admin import create_topics, wait_for_broker
+from streamscore.ground.kafka.admin import (
+    create_topics,
+    delete_topics_with_prefix,
+    wait_for_broker,
+)
 from streamscore.ground.kafka.local import free_port
 from streamscore.ground.kafka.reading import end_offsets, read_topic
 
@@ -360,47 +364,52 @@ def run_bench(
     wait_for_broker(settings)
     workdir = Path(tempfile.mkdtemp(prefix="streamscore-bench-"))
     bench = _bench_settings(settings, workdir)
-    create_topics(bench, [bench.predictions_topic], config=APPEND_TIME)
-    create_topics(bench)
-    train(synthetic_rows(5_000, seed + 1, "train"), "label", name="bench",
-          registry=Registry(bench.registry_path), id_col="id", seed=seed)  # fmt: skip
-    frame = synthetic_rows(n, seed, "ev")
-    events = [(i.encode(), orjson.dumps(r))
-              for i, r in zip(frame["id"], frame.drop(columns=["label"]).to_dict("records"),
-                              strict=True)]  # fmt: skip
-    console.print(f"producing {n:,} events of {N_FEATURES} features and their labels ...")
-    produce_rate = _produce(bench, bench.events_topic, events)
-    _produce(bench, bench.labels_topic, [
-        (i.encode(), orjson.dumps({"id": i, "label": int(y)}))
-        for i, y in zip(frame["id"], frame["label"], strict=True)
-    ])  # fmt: skip
-    runs: list[Run] = []
-    for kind, count in (("raw", n), ("limit", n), ("naive", min(n, naive_events))):
-        console.print(f"{kind} ...")
-        runs.append(_contestant(bench, kind, count, workdir))
-    for processes in (1, 2):
-        console.print(f"streamscore worker, scoring and drift, {processes} process(es) ...")
-        tag = f"s{processes}"
-        scoring = _variant(bench, tag, online_model="off",
-                           events_topic=f"{bench.events_topic}-{tag}",
-                           labels_topic=f"{bench.labels_topic}-{tag}")  # fmt: skip
-        create_topics(scoring, [scoring.events_topic, scoring.labels_topic])
-        runs.append(_worker(bench, scoring, processes, n, workdir, f"worker x{processes}"))
-    console.print("streamscore worker, the whole pipeline (labels: join, learner) ...")
-    worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "whole.log")
-    latency: list[dict[str, float]] = []
     try:
-        wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
-        runs.append(_whole(bench, worker, n))
-        rates = latency_rates or [1000.0, runs[-1].events_per_s / 2]
-        for trial in range(trials):
-            for rate in rates:
-                console.print(f"latency at {rate:,.0f} events/s (and their labels) for "
-                              f"{latency_seconds:g} s ...")  # fmt: skip
-                latency.append({"trial": trial, **_latency(bench, rate, latency_seconds, trial)})
-    finally:
-        _stop(worker)
-    return _result(n, produce_rate, runs, latency, workdir)
+        create_topics(bench, [bench.predictions_topic], config=APPEND_TIME)
+        create_topics(bench)
+        train(synthetic_rows(5_000, seed + 1, "train"), "label", name="bench",
+              registry=Registry(bench.registry_path), id_col="id", seed=seed)  # fmt: skip
+        frame = synthetic_rows(n, seed, "ev")
+        events = [(i.encode(), orjson.dumps(r))
+                  for i, r in zip(frame["id"], frame.drop(columns=["label"]).to_dict("records"),
+                                  strict=True)]  # fmt: skip
+        console.print(f"producing {n:,} events of {N_FEATURES} features and their labels ...")
+        produce_rate = _produce(bench, bench.events_topic, events)
+        _produce(bench, bench.labels_topic, [
+            (i.encode(), orjson.dumps({"id": i, "label": int(y)}))
+            for i, y in zip(frame["id"], frame["label"], strict=True)
+        ])  # fmt: skip
+        runs: list[Run] = []
+        for kind, count in (("raw", n), ("limit", n), ("naive", min(n, naive_events))):
+            console.print(f"{kind} ...")
+            runs.append(_contestant(bench, kind, count, workdir))
+        for processes in (1, 2):
+            console.print(f"streamscore worker, scoring and drift, {processes} process(es) ...")
+            tag = f"s{processes}"
+            scoring = _variant(bench, tag, online_model="off",
+                               events_topic=f"{bench.events_topic}-{tag}",
+                               labels_topic=f"{bench.labels_topic}-{tag}")  # fmt: skip
+            create_topics(scoring, [scoring.events_topic, scoring.labels_topic])
+            runs.append(_worker(bench, scoring, processes, n, workdir, f"worker x{processes}"))
+        console.print("streamscore worker, the whole pipeline (labels: join, learner) ...")
+        worker = _spawn(bench, ["streamscore", "worker", "--model", "bench"], workdir / "whole.log")
+        latency: list[dict[str, float]] = []
+        try:
+            wait_worker_ready(bench.web_port, alive=lambda: worker.poll() is None)
+            runs.append(_whole(bench, worker, n))
+            rates = latency_rates or [1000.0, runs[-1].events_per_s / 2]
+            for trial in range(trials):
+                for rate in rates:
+                    console.print(f"latency at {rate:,.0f} events/s (and their labels) for "
+                                  f"{latency_seconds:g} s ...")  # fmt: skip
+                    latency.append(
+                        {"trial": trial, **_latency(bench, rate, latency_seconds, trial)}
+                    )
+        finally:
+            _stop(worker)
+        return _result(n, produce_rate, runs, latency, workdir)
+    finally:  # the run's topics (a few hundred MB on the broker) go with it
+        delete_topics_with_prefix(settings, f"{bench.app_id}-")
 
 
 def _result(n: int, produce_rate: float, runs: list[Run], latency: list[dict], workdir: Path):

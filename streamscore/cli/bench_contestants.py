@@ -96,6 +96,7 @@ def _naive(settings: Settings, out: str, group: str, model_name: str) -> None:
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         group, broker=[f"kafka://{s}" for s in settings.bootstrap.split(",")],
+        broker_credentials=clients.faust_credentials(settings),
         value_serializer="raw", key_serializer="raw", web_enabled=False,
         consumer_auto_offset_reset="earliest", store="memory://", topic_allow_declare=False,
         datadir=str(datadir),

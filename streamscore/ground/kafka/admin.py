@@ -21,6 +21,12 @@ from streamscore.ground.kafka import clients
 from streamscore.ground.times import Deadline
 
 MODEL_UPDATE_MAX_BYTES = 52_428_800  # a model artifact travels in one record
+# An output can outgrow the input it comes from: a dead letter holds its event in base64
+# (4/3 of it), a prediction its id twice. On topics at Kafka's default limit (1 MiB) the
+# broker refused such a record and the worker retried it for ever (measured: a 1 MB binary
+# event stalled its partitions). Outputs therefore allow what an events topic of up to
+# ~37 MiB can produce.
+OUTPUT_MAX_BYTES = {"max.message.bytes": str(MODEL_UPDATE_MAX_BYTES)}
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(settings.events_topic, p, purpose="input events, key = event id"),
         TopicSpec(settings.labels_topic, p, purpose="delayed labels, key = event id"),
-        TopicSpec(settings.predictions_topic, p, purpose="one prediction per event"),
+        TopicSpec(
+            settings.predictions_topic, p, OUTPUT_MAX_BYTES, purpose="one prediction per event"
+        ),
         TopicSpec(settings.drift_topic, p, purpose="drift and performance metrics"),
-        TopicSpec(settings.dlq_topic, p, purpose="dead letters with their reason"),
+        TopicSpec(
+            settings.dlq_topic, p, OUTPUT_MAX_BYTES, purpose="dead letters with their reason"
+        ),
         TopicSpec(
             settings.model_updates_topic,
             1,  # one partition: every worker sees versions in the order they were promoted
@@ -48,7 +58,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         ),
         # Internal: one partition each, so exactly one worker of the group learns and
         # merges drift windows at a time (Kafka assigns the partition to one member).
-        TopicSpec(settings.examples_topic, 1, purpose="internal: labels joined to features"),
+        TopicSpec(
+            settings.examples_topic,
+            1,
+            OUTPUT_MAX_BYTES,
+            purpose="internal: labels joined to features",
+        ),
         TopicSpec(
             settings.snapshots_topic,
             1,
@@ -112,7 +127,7 @@ def wait_for_broker(
         deadline.sleep(0.3)
     raise BrokerError(
         f"no Kafka broker answered at {settings.bootstrap} within {deadline.seconds:g} s "
-        f"({_reason(last)}); {hint or clients.advice(settings)}"
+        f"({_reason(last)}); {hint or clients.advice(settings)}{clients.security_hint(settings)}"
     )
 
 
@@ -243,3 +258,15 @@ def describe_cluster(settings: Settings) -> dict[str, Any]:
         ],
         "version": version,
     }
+
+
+def delete_topics_with_prefix(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (a run's own topics); their names."""
+    client = clients.admin(settings)
+    try:
+        names = sorted(t for t in client.list_topics() if t.startswith(prefix))
+        if names:
+            client.delete_topics(names, timeout_ms=int(settings.broker_timeout * 1000))
+        return names
+    finally:
+        client.close()

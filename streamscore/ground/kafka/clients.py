@@ -120,12 +120,36 @@ def advice(settings: Settings) -> str:
     return "start one with `streamscore kafka up` or set STREAMSCORE_BOOTSTRAP_SERVERS"
 
 
+def security_hint(settings: Settings) -> str:
+    """What else to check when a secured broker does not answer: kafka-python reports a
+    refused login or an untrusted certificate as no answer at all (it only logs why).
+
+    >>> security_hint(Settings(security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512"))
+    '; with SASL_SSL a refused login or an untrusted broker certificate looks the same: check STREAMSCORE_SASL_MECHANISM (SCRAM-SHA-512), _SASL_USERNAME, _SASL_PASSWORD and STREAMSCORE_SSL_CAFILE'
+    """  # noqa: E501
+    protocol = settings.security_protocol
+    checks = []
+    if protocol.startswith("SASL"):
+        checks.append(
+            f"STREAMSCORE_SASL_MECHANISM ({settings.sasl_mechanism}), _SASL_USERNAME, "
+            "_SASL_PASSWORD"
+        )
+    if protocol.endswith("SSL"):
+        checks.append("STREAMSCORE_SSL_CAFILE")
+    if not checks:
+        return ""
+    return (
+        f"; with {protocol} a refused login or an untrusted broker certificate looks the "
+        f"same: check {' and '.join(checks)}"
+    )
+
+
 def _unreachable(settings: Settings, exc: BaseException) -> BrokerError:
     text, kind = str(exc), type(exc).__name__
     reason = text if text.startswith(kind) else f"{kind}: {text}"  # kafka-python's carry it
     return BrokerError(
         f"no Kafka broker answered at {settings.bootstrap} within "
-        f"{settings.broker_timeout:g} s ({reason}); {advice(settings)}"
+        f"{settings.broker_timeout:g} s ({reason}); {advice(settings)}{security_hint(settings)}"
     )
 
 

@@ -20,7 +20,7 @@ import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -132,9 +132,31 @@ log.retention.hours=168
 """
 
 
+def with_properties(text: str, overrides: dict[str, str]) -> str:
+    r"""``server.properties`` text with ``overrides`` replacing or adding lines.
+
+    >>> with_properties("a=1\nb=2\n", {"b": "3", "c": "4"})
+    'a=1\nb=3\nc=4\n'
+    """
+    lines = []
+    for line in text.splitlines():
+        name = line.split("=", 1)[0]
+        if "=" in line and not line.startswith("#") and name in overrides:
+            continue
+        lines.append(line)
+    lines += [f"{name}={value}" for name, value in overrides.items()]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class LocalKafka:
-    """One local broker, identified by its state directory."""
+    """One local broker, identified by its state directory.
+
+    ``extra_properties`` replace or add ``server.properties`` lines (e.g. a SASL_SSL
+    listener beside the PLAINTEXT one, which stays for readiness and inter-broker
+    traffic) and ``format_args`` go to ``StorageTool format`` (e.g. ``--add-scram``
+    users); both are empty for the default broker.
+    """
 
     state_dir: Path
     kafka_home: Path
@@ -142,6 +164,8 @@ class LocalKafka:
     port: int = 9092
     controller_port: int = 9093
     heap: str = "1g"
+    extra_properties: dict[str, str] = field(default_factory=dict)
+    format_args: tuple[str, ...] = ()
 
     @property
     def bootstrap(self) -> str:
@@ -209,9 +233,8 @@ class LocalKafka:
         data = self.state_dir / "data"
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         props = self.state_dir / "server.properties"
-        props.write_text(
-            SERVER_PROPERTIES.format(port=self.port, cport=self.controller_port, data=data)
-        )
+        text = SERVER_PROPERTIES.format(port=self.port, cport=self.controller_port, data=data)
+        props.write_text(with_properties(text, self.extra_properties))
         (self.state_dir / "log4j2.properties").write_text(_resource("log4j2.properties"))
         if not (data / "meta.properties").exists():
             fmt = subprocess.run(
@@ -225,6 +248,7 @@ class LocalKafka:
                     uuid.uuid4().hex[:22],
                     "-c",
                     str(props),
+                    *self.format_args,
                 ],
                 capture_output=True,
                 text=True,
