@@ -27,12 +27,19 @@ from streamscore.ground.times import column_ms
 
 @dataclass(frozen=True)
 class Layout:
-    """Which columns are the id, the timestamp and the label; the rest are features."""
+    """Which columns are the id, the timestamp and the label; the rest are features.
+
+    The label column is never sent inside an event unless ``label_in_event``;
+    ``withheld`` columns are not sent at all (a column named ``label`` when no
+    ``--label-col`` is given).
+    """
 
     columns: list[str]
     id_col: str | None = None
     ts_col: str | None = None
     label_col: str | None = None
+    label_in_event: bool = False
+    withheld: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for option, name in (("id", self.id_col), ("ts", self.ts_col), ("label", self.label_col)):
@@ -50,7 +57,9 @@ class Layout:
 
     @property
     def features(self) -> list[str]:
-        special = {self.id_col, self.ts_col, self.label_col}
+        special = {self.id_col, self.ts_col, *self.withheld}
+        if not self.label_in_event:
+            special.add(self.label_col)
         return [c for c in self.columns if c not in special]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -26,9 +26,11 @@ from streamscore.ground.times import now_ms
 
 from .events import EncodedChunk, Layout, encode
 from .labels import Delay, LabelQueue, parse_delay
-from .pacing import Clock, Pace
+from .pacing import Clock, Pace, check_realtime, realtime_seconds
 from .progress import Bar
 from .sender import ProducerOptions, Sender
+
+LABEL = "label"  # a column of this name is never sent inside events unless asked
 
 
 @dataclass
@@ -89,13 +91,28 @@ def choose_pace(
 
 
 def resolve_layout(
-    source: tables.Source, id_col: str | None, ts_col: str | None, label_col: str | None
+    source: tables.Source,
+    id_col: str | None,
+    ts_col: str | None,
+    label_col: str | None,
+    keep_label: bool = False,
 ) -> Layout:
-    """The columns' roles; ``id`` and ``ts`` columns are used when no other is named."""
+    """The columns' roles; ``id`` and ``ts`` columns are used when no other is named.
+
+    A column named ``label`` is never sent inside events by default: it is the
+    label column with ``--label-col label`` (sent later on the labels topic), and
+    withheld otherwise; ``keep_label`` keeps the label column in the events too.
+    """
     columns = tables.columns(source)
     id_col = id_col if id_col is not None else ("id" if "id" in columns else None)
     ts_col = ts_col if ts_col is not None else ("ts" if "ts" in columns else None)
-    return Layout(columns, id_col=id_col, ts_col=ts_col, label_col=label_col)
+    withheld: tuple[str, ...] = ()
+    if label_col is None and not keep_label and LABEL in columns and LABEL not in (id_col, ts_col):
+        withheld = (LABEL,)
+    return Layout(
+        columns, id_col=id_col, ts_col=ts_col, label_col=label_col,
+        label_in_event=keep_label, withheld=withheld,
+    )  # fmt: skip
 
 
 def replay(
@@ -119,16 +136,36 @@ def replay(
     producer: ProducerOptions | None = None,
     chunk_rows: int = 10_000,
     id_prefix: str | None = None,
+    realtime: bool = False,
+    keep_label: bool = False,
+    log: Callable[[str], None] = lambda message: None,
 ) -> ReplayStats:
     """Send the rows of ``source`` as events (and their labels, delayed); return the counts.
+
+    Paced by the timestamps with no pace asked for, a replay that would take more
+    than :data:`MAX_REALTIME_SECONDS` is refused unless ``realtime`` (``--realtime``).
+    ``log`` receives the lines meant for the user (how long a real-time run takes,
+    a label column left out).
 
     Ctrl-C (SIGINT) stops the run cleanly: what was handed to the producer is
     flushed, and the stats say how far it got (``interrupted``, ``next_row``).
     """
     if skip < 0 or (limit is not None and limit < 0):
         raise ConfigError("--skip and --limit must be >= 0")
-    layout = resolve_layout(source, id_col, ts_col, label_col)
+    layout = resolve_layout(source, id_col, ts_col, label_col, keep_label)
+    if realtime and (rate is not None or speed is not None or max_speed):
+        raise ConfigError("give one of --realtime, --speed, --rate and --max")
+    if realtime and layout.ts_col is None:
+        raise ConfigError("--realtime needs a timestamp column (--ts-col)")
     pace = choose_pace(layout.ts_col, rate, speed, max_speed)
+    notes = []  # said once the broker answers: a mistake stays one line
+    if layout.ts_col is not None and rate is None and speed is None and not max_speed:
+        notes.append(check_realtime(realtime_seconds(source, layout.ts_col, skip, limit), realtime))
+    if layout.withheld:
+        notes.append(
+            f"column {LABEL!r} is not sent: --label-col {LABEL} sends it on the labels topic "
+            "after a delay, --keep-label keeps it in the events"
+        )
     delay = parse_delay(label_delay)
     producer = producer or ProducerOptions()
     stats = ReplayStats(
@@ -139,6 +176,8 @@ def replay(
     )
     topics = [stats.topic] + ([stats.labels_topic] if stats.labels_topic else [])
     create_topics(settings, topics)
+    for note in notes:
+        log(note)
     run = _Run(settings, producer, stats, delay, np.random.default_rng(seed))
     total = _total(source, skip, limit)
     bar = Bar(total, f"replay → {stats.topic}", enabled=progress)

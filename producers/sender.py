@@ -26,6 +26,13 @@ from streamscore.ground.errors import BrokerError, ConfigError
 from streamscore.ground.kafka import clients
 
 CODECS = {"gzip": has_gzip, "lz4": has_lz4, "zstd": has_zstd, "snappy": has_snappy}
+# What provides each optional codec: the package extras of pyproject.toml (lz4 is a
+# dependency, so it is only missing from a broken install).
+INSTALL = {
+    "zstd": "the zstandard package: pip install 'streamscore[zstd]'",
+    "snappy": "the python-snappy package: pip install 'streamscore[snappy]'",
+    "lz4": "the lz4 package, a streamscore dependency: pip install lz4",
+}
 
 
 def compression_type(name: str) -> str | None:
@@ -41,10 +48,7 @@ def compression_type(name: str) -> str | None:
     if name not in CODECS:
         raise ConfigError(f"unknown --compression {name!r}: use auto, none, {', '.join(CODECS)}")
     if not CODECS[name]():
-        package = {"lz4": "lz4", "zstd": "zstandard", "snappy": "python-snappy"}[name]
-        raise ConfigError(
-            f"--compression {name} needs the {package} package: pip install {package}"
-        )
+        raise ConfigError(f"--compression {name} needs {INSTALL[name]}")
     return name
 
 

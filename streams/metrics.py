@@ -19,7 +19,16 @@ import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -64,11 +73,19 @@ def _le(bound: float) -> str:
 
 
 class WorkerMetrics:
-    """One registry per worker (not the global one), so tests can build several."""
+    """One registry per worker (not the global one), so tests can build several.
+
+    It also holds the collectors the global registry would have: ``process_*``
+    (CPU seconds, resident memory, open file descriptors, start time), ``python_gc_*``
+    and ``python_info``.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.events_in = Counter(
             "streamscore_events_in", "Events read from the events topic.", registry=r
         )

@@ -246,10 +246,6 @@ def install(
             done = stage.positions.get(tp.partition, -1) + 1
             metrics.lag.labels(str(tp.partition)).set(max(0, highwater - max(done, 0)))
 
-    @app.page("/metrics")
-    async def prometheus_metrics(web: Any, request: Any) -> Any:
-        return web.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
-
     return stage
 
 

@@ -14,7 +14,7 @@ from streamscore.ground.kafka.admin import create_topics, wait_for_broker
 from streamscore.models.artifact import LoadedModel
 from streamscore.models.registry import Registry
 from streamscore.models.threads import limit_native_threads
-from streamscore.streams import drift, learning, model_updates, scoring
+from streamscore.streams import drift, heartbeat, learning, model_updates, scoring, web
 from streamscore.streams.app import create_app
 from streamscore.streams.metrics import WorkerMetrics
 from streamscore.streams.scorer import OnlineView, Scorer
@@ -74,6 +74,8 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     scorer = Scorer(model, max_event_bytes=settings.max_event_bytes)
     app = create_app(settings)
     scoring.install(app, settings, scorer, metrics)
+    web.install(app, settings, metrics)  # /metrics, /health, /ready
+    heartbeat.install(app, settings, lambda: (scorer.model.name, scorer.model.version))
     drift.install(app, settings, registry)
     if settings.online_model != "off":
         learning.install(app, settings, lambda: scorer.model, registry)

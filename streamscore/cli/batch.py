@@ -15,18 +15,15 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from streamscore.cli.output import print_json
+from streamscore.cli.output import stdout as _stdout
 from streamscore.ground.config import get_settings
 from streamscore.ground.errors import BrokerError, ModelError
 from streamscore.models.registry import Registry
 
 models_app = typer.Typer(help="List, inspect and promote trained model versions.")
 err = Console(stderr=True, soft_wrap=True)
-
-
-def _stdout() -> Console:
-    # Piped output has no width; a wide one keeps tables whole for grep and less.
-    console = Console(soft_wrap=True)
-    return console if console.is_terminal else Console(soft_wrap=True, width=200)
+JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 
 
 def registry() -> Registry:
@@ -57,6 +54,7 @@ def train(
     estimator: str = typer.Option("hgb", "--estimator", "-e", help="hgb, logreg or rf."),
     test_size: float = typer.Option(0.2, "--test-size", min=0.05, max=0.5, help="Held-out share."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the split and the estimator."),
+    as_json: bool = JSON,
 ) -> None:
     """Train a classifier on DATA and save it as the next version in the registry."""
     from streamscore.ground.tables import file_sha256, read_table
@@ -87,6 +85,9 @@ def train(
             progress=step,
         )
     _print_summary(loaded.manifest, registry())
+    if as_json:
+        print_json(_version_summary(loaded.manifest, registry(), path=loaded.path))
+        return
     print(loaded.path)
 
 
@@ -105,7 +106,10 @@ def predict(
     data: Path = typer.Argument(..., help="CSV, CSV.gz, TSV, Parquet or JSONL file to score."),
     model: str = typer.Option(..., "--model", "-m", help="Model name."),
     version: str | None = typer.Option(None, "--version", "-v", help="Default: current."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output file (format by suffix)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Output file (format by suffix); missing folders are created."
+    ),
+    as_json: bool = JSON,
 ) -> None:
     """Score DATA offline with a model version, exactly as the stream would."""
     from streamscore.ground.tables import read_table, write_table
@@ -119,14 +123,23 @@ def predict(
         markup=False,
         highlight=False,
     )
+    if as_json:
+        summary = {"out": out, "rows": len(scored), "model": loaded.name}
+        print_json({**summary, "version": loaded.version})
+        return
     print(out)
 
 
 @models_app.command("list")
-def list_models() -> None:
+def list_models(as_json: bool = JSON) -> None:
     """Every model and version with its headline metrics; * marks the current version."""
     reg = registry()
     names = reg.models()
+    if as_json:
+        print_json(
+            [_listed(reg, name, version) for name in names for version in reg.versions(name)]
+        )
+        return
     if not names:
         err.print(f"no models in {reg.path}", markup=False, highlight=False)
         return
@@ -194,6 +207,7 @@ def promote(
         "--local",
         help="Only move this registry's CURRENT; publish nothing (workers elsewhere keep theirs).",
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Make VERSION what workers score with: publish it on model-updates, then move CURRENT.
 
@@ -225,6 +239,11 @@ def promote(
             markup=False,
             highlight=False,
         )
+    if as_json:
+        print_json(
+            {"model": name, "version": version, "previous": previous, "published": not local}
+        )
+        return
     print(f"{name}: current version {version} (was {previous})")
 
 
@@ -255,6 +274,34 @@ def _print_summary(manifest: dict, reg: Registry, console: Console = err) -> Non
             label, *(_number(row[k]) for k in ("precision", "recall", "f1")), str(row["support"])
         )
     console.print(per_class)
+
+
+def _listed(reg: Registry, name: str, version: str) -> dict:
+    try:
+        return _version_summary(reg.manifest(name, version), reg)
+    except ModelError as exc:  # one damaged version must not hide the others
+        return {"model": name, "version": version, "current": reg.current(name) == version,
+                "error": str(exc)}  # fmt: skip
+
+
+def _version_summary(manifest: dict, reg: Registry, path: Path | None = None) -> dict:
+    """What ``models list --json`` and ``train --json`` say about a version."""
+    name, version = manifest["name"], str(manifest["version"])
+    scores = manifest.get("metrics", {})
+    summary = {
+        "model": name,
+        "version": version,
+        "current": reg.current(name) == version,
+        "created_at": manifest.get("created_at"),
+        "estimator": manifest.get("estimator"),
+        "target": manifest.get("target"),
+        "classes": manifest.get("classes"),
+        "rows": manifest.get("data", {}).get("rows"),
+        "metrics": {
+            k: scores.get(k) for k in ("accuracy", "balanced_accuracy", "roc_auc", "log_loss")
+        },
+    }
+    return summary if path is None else {**summary, "path": path}
 
 
 def _number(value: float | None) -> str:

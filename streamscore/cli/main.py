@@ -1,20 +1,30 @@
 """The ``streamscore`` command: one root app, every command module registered on it.
 
-Command modules (``broker``, ``batch``, ``replay``, ``stream``) import only typer
-and rich at module level; the libraries a command needs (pandas, scikit-learn,
-Kafka clients, Faust) are imported inside it, so ``--help`` answers at once.
-Every :class:`StreamscoreError` becomes one line on stderr and exit code 1.
+Command modules (``broker``, ``batch``, ``replay``, ``stream``, ``watch``) import only
+typer and rich at module level; the libraries a command needs (pandas,
+scikit-learn, Kafka clients, Faust) are imported inside it, so ``--help`` answers
+at once.
+
+Every mistake is one line on stderr and a non-zero exit code: a
+:class:`StreamscoreError` (bad setting, unreachable broker, bad data) is
+``error: ...`` and exit 1; a usage error (unknown option, a value out of range) is
+``error: ...`` naming the command's ``--help`` and exit 2. Ctrl-C exits 130; a
+closed pipe (``| head``) ends the command quietly with exit 1 (typer's handling).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
+import typer.main
 from rich.console import Console
 
-from streamscore.cli import batch, broker, monitor, replay, report, stream
+from streamscore import __version__
+from streamscore.cli import batch, broker, monitor, replay, report, stream, watch
 from streamscore.ground.config import get_settings
 from streamscore.ground.errors import StreamscoreError
 
@@ -23,13 +33,28 @@ app = typer.Typer(
     help="Real-time ML inference on Kafka event streams.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def info(message: str) -> None:
     err.print(message, markup=False, highlight=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"streamscore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", "-V", is_eager=True, callback=_print_version, help="Print the version."
+    ),
+) -> None:
+    """Real-time ML inference on Kafka event streams."""
 
 
 @app.command("demo")
@@ -84,19 +109,59 @@ def bench(
         info(f"wrote {json_path}")
 
 
-for module in (broker, batch, replay, stream, monitor, report):
+for module in (broker, batch, replay, stream, watch, monitor, report):
     module.register(app)
 
 
-def main() -> None:
+def command() -> Any:
+    """The click command behind ``app``, with flags shown without a ``<bool>`` type."""
+    root_command = typer.main.get_command(app)
+    _plain_flags(root_command, None)
+    return root_command
+
+
+def _plain_flags(cmd: Any, parent: Any) -> None:
+    # typer's rich help prints a flag's type (`--json <bool>`); a flag takes no value.
+    ctx = typer.Context(cmd, info_name=cmd.name, parent=parent)
+    for param in cmd.get_params(ctx):  # includes the generated --help
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            param.metavar = ""
+    for sub in getattr(cmd, "commands", {}).values():
+        _plain_flags(sub, ctx)
+
+
+def _fail(message: str, code: int) -> int:
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return code
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run ``streamscore ARGV``; the exit code."""
     try:
-        app()
+        result = command().main(
+            args=list(argv) if argv is not None else None,
+            prog_name="streamscore",
+            standalone_mode=False,
+        )
     except StreamscoreError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        sys.exit(130)
+        return _fail(str(exc), 1)
+    except typer.TyperException as exc:  # click's usage errors (vendored by typer)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `streamscore kafka`: its help
+            print(exc.format_message(), end="")  # (rich has printed it already)
+            return exc.exit_code
+        message = exc.format_message().strip().replace("\n", " ").rstrip(".")
+        message = message.replace("Value error, ", "")  # typer's wording of a bad choice
+        if ctx is not None:
+            message += f" (see `{ctx.command_path} --help`)"
+        return _fail(message[:1].lower() + message[1:], exc.exit_code)
+    except typer.Abort:
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())
 
 
 if __name__ == "__main__":

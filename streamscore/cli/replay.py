@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from streamscore.cli.output import print_json
 from streamscore.ground.config import get_settings
 from streamscore.ground.errors import ConfigError
 
@@ -46,8 +47,22 @@ NO_WAIT = typer.Option(
 SEED = typer.Option(0, "--seed", help="Seed of the label delays (and of synth).")
 ACKS = typer.Option("all", "--acks", help="all (default), 1 or 0.")
 COMPRESSION = typer.Option(
-    "auto", "--compression", help="auto (lz4 if installed, else none), none, gzip, lz4, zstd."
+    "auto",
+    "--compression",
+    help="auto (lz4), none, gzip, lz4, zstd (extra: streamscore[zstd]) or snappy "
+    "(extra: streamscore[snappy]).",
 )
+REALTIME = typer.Option(
+    False,
+    "--realtime",
+    help="Keep the timestamps' own pace even when that takes longer than 10 minutes.",
+)
+KEEP_LABEL = typer.Option(
+    False,
+    "--keep-label",
+    help="Also send the label column inside each event (by default it never is).",
+)
+JSON = typer.Option(False, "--json", help="Print the run's summary as one JSON document.")
 LINGER = typer.Option(20, "--linger-ms", help="Producer linger: wait this long to fill batches.")
 BROKER_TIMEOUT = typer.Option(
     None,
@@ -57,8 +72,12 @@ BROKER_TIMEOUT = typer.Option(
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
-def _finish(stats) -> None:
+def _finish(stats, as_json: bool) -> None:
+    from dataclasses import asdict
+
     _info(stats.summary())
+    if as_json:
+        print_json({**asdict(stats), "events_per_second": round(stats.events_per_second, 1)})
     if stats.interrupted:
         raise typer.Exit(130)
 
@@ -69,7 +88,12 @@ def replay(
     ts_col: str = typer.Option(
         None, "--ts-col", help="Timestamp column (default: 'ts' if present)."
     ),
-    label_col: str = typer.Option(None, "--label-col", help="Label column, sent delayed."),
+    label_col: str = typer.Option(
+        None,
+        "--label-col",
+        help="Label column: sent on the labels topic after --label-delay, never in the event "
+        "(a column named 'label' is left out of events even without this option).",
+    ),
     speed: float = SPEED,
     rate: float = RATE,
     max_speed: bool = MAX,
@@ -85,8 +109,15 @@ def replay(
     linger_ms: int = LINGER,
     broker_timeout: float | None = BROKER_TIMEOUT,
     quiet: bool = QUIET,
+    realtime: bool = REALTIME,
+    keep_label: bool = KEEP_LABEL,
+    as_json: bool = JSON,
 ) -> None:
-    """Replay a recorded stream into Kafka: one JSON event per row, keyed by its id."""
+    """Replay a recorded stream into Kafka: one JSON event per row, keyed by its id.
+
+    With a timestamp column and no --speed, --rate or --max the rows keep their own
+    pace; a run that would take over 10 minutes is refused unless --realtime.
+    """
     from streamscore.producers.replay import replay as run
 
     stats = run(
@@ -96,8 +127,9 @@ def replay(
         topic=topic, labels_topic=labels_topic, label_delay=label_delay,
         wait_labels=not no_wait_labels, seed=seed, progress=not quiet,
         producer=_options(acks, compression, linger_ms),
+        realtime=realtime, keep_label=keep_label, log=_info,
     )  # fmt: skip
-    _finish(stats)
+    _finish(stats, as_json)
 
 
 def synth(
@@ -123,6 +155,8 @@ def synth(
     linger_ms: int = LINGER,
     broker_timeout: float | None = BROKER_TIMEOUT,
     quiet: bool = QUIET,
+    realtime: bool = REALTIME,
+    as_json: bool = JSON,
 ) -> None:
     """Generate a stream with known drift: to a file (--out) or straight into Kafka (--replay)."""
     from streamscore.producers import synthetic
@@ -135,6 +169,8 @@ def synth(
     if out is not None:
         side = synthetic.write(frame, sidecar, out)
         _info(f"wrote {n:,} rows to {out} and the drift positions to {side}")
+        if as_json:
+            print_json({"out": out, "drift": side, "rows": n, "drift_at": sidecar["drift_at"]})
         return
     from streamscore.producers.replay import replay as run
 
@@ -145,9 +181,9 @@ def synth(
         speed=speed, rate=rate, max_speed=max_speed,
         topic=topic, labels_topic=labels_topic, label_delay=label_delay,
         wait_labels=not no_wait_labels, seed=seed, progress=not quiet, id_prefix=kind,
-        producer=_options(acks, compression, linger_ms),
+        producer=_options(acks, compression, linger_ms), realtime=realtime, log=_info,
     )  # fmt: skip
-    _finish(stats)
+    _finish(stats, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import enum
+
 import typer
 
-from streamscore.ground.config import get_settings
+from streamscore.ground.config import Settings, get_settings
+from streamscore.ground.errors import ConfigError
 
 dlq_app = typer.Typer(help="Inspect and re-send dead letters (events-dlq).")
+
+
+class Stage(enum.StrEnum):
+    """Where an event failed (the ``stage`` field of a dead letter)."""
+
+    decode = "decode"
+    validate = "validate"
+    score = "score"
+
+
+def check_web_ports(settings: Settings, ports: list[int]) -> None:
+    """Fail with one line before starting when a worker's web port is taken."""
+    from streamscore.ground.kafka.local import port_is_free
+
+    for port in ports:
+        if not port_is_free(port, settings.web_host):
+            raise ConfigError(
+                f"web port {port} on {settings.web_host} is in use (another worker?): give this "
+                "worker its own with --web-port PORT or STREAMSCORE_WEB_PORT"
+            )
+
+
 _LEVELS = {"debug": 10, "info": 20, "warn": 20, "error": 40}  # warn: our info lines still show
 
 
@@ -15,7 +40,9 @@ def worker(
         None, "--model", "-m", help="Model name (default: STREAMSCORE_MODEL_NAME)."
     ),
     web_port: int = typer.Option(
-        None, "--web-port", help="Port of /metrics (default: STREAMSCORE_WEB_PORT)."
+        None,
+        "--web-port",
+        help="Port of /metrics, /health and /ready (default: STREAMSCORE_WEB_PORT).",
     ),
     processes: int = typer.Option(
         1,
@@ -23,7 +50,7 @@ def worker(
         "-p",
         min=1,
         help="Worker processes in the group on this machine (one per core); process i "
-        "serves /metrics on the web port + i. Ctrl-C or SIGTERM stops them all.",
+        "serves its web endpoint on the web port + i. Ctrl-C or SIGTERM stops them all.",
     ),
 ) -> None:
     """Run a Faust worker: score every event, dead-letter bad ones, follow model promotions."""
@@ -31,6 +58,7 @@ def worker(
 
     settings = get_settings()
     port = settings.web_port if web_port is None else web_port
+    check_web_ports(settings, [port + i for i in range(processes)])
     if processes > 1:
         from streamscore.cli.processes import supervise
 
@@ -64,8 +92,8 @@ def worker(
 
 @dlq_app.command("show")
 def dlq_show(
-    limit: int = typer.Option(50, help="Print at most this many letters (newest last)."),
-    stage: str = typer.Option(None, help="Only letters from this stage (decode, validate, score)."),
+    limit: int = typer.Option(50, min=1, help="Print at most this many letters (newest last)."),
+    stage: Stage = typer.Option(None, help="Only letters from this stage."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object a line, verbatim."),
 ) -> None:
     """Print dead letters: where they sit (PARTITION:OFFSET), stage, reason, original payload."""
@@ -76,7 +104,7 @@ def dlq_show(
     letters = [
         letter
         for letter in read_letters(get_settings())
-        if stage is None or letter.body.get("stage") == stage
+        if stage is None or letter.body.get("stage") == stage.value
     ]
     for letter in letters[-limit:]:
         if as_json:
@@ -93,12 +121,12 @@ def dlq_show(
 @dlq_app.command("replay")
 def dlq_replay(
     refs: list[str] = typer.Argument(None, help="Letters to re-send, as PARTITION:OFFSET."),
-    stage: str = typer.Option(None, help="Re-send every letter of this stage."),
+    stage: Stage = typer.Option(None, help="Re-send every letter of this stage."),
     all_letters: bool = typer.Option(False, "--all", help="Re-send every letter."),
     topic: str = typer.Option(None, help="Target topic (default: the events topic)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Send chosen dead letters' original key and bytes back to the events topic."""
-    from streamscore.ground.errors import ConfigError
     from streamscore.streams.dlq import parse_refs, read_letters, replay_letters
 
     if not refs and stage is None and not all_letters:
@@ -110,13 +138,19 @@ def dlq_replay(
         for letter in read_letters(settings)
         if all_letters
         or (letter.partition, letter.offset) in wanted
-        or (stage is not None and letter.body.get("stage") == stage)
+        or (stage is not None and letter.body.get("stage") == stage.value)
     ]
     missing = wanted - {(letter.partition, letter.offset) for letter in chosen}
     if missing:
         raise ConfigError(f"no dead letter at {', '.join(f'{p}:{o}' for p, o in sorted(missing))}")
     n = replay_letters(settings, chosen, topic)
-    print(f"re-sent {n} dead letters to {topic or settings.events_topic}")
+    target = topic or settings.events_topic
+    if as_json:
+        from streamscore.cli.output import print_json
+
+        print_json({"resent": n, "topic": target, "letters": [letter.ref for letter in chosen]})
+        return
+    print(f"re-sent {n} dead letters to {target}")
 
 
 def register(app: typer.Typer) -> None:

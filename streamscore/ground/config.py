@@ -10,17 +10,22 @@ working directory. No other module reads the environment: code receives a
 ('broker:9092', 8, 'events')
 >>> s.env_name("partitions")
 'STREAMSCORE_PARTITIONS'
+>>> allowed("partitions"), allowed("log_level")
+('a whole number >= 1', 'one of debug, info, warn, error')
 """
 
 from __future__ import annotations
 
 import os
+import types
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streamscore.ground.errors import ConfigError
 
 ENV_PREFIX = "STREAMSCORE_"
 KAFKA_VERSION = "4.3.1"
@@ -243,7 +248,53 @@ class Settings(BaseSettings):
         return env
 
 
+_KINDS: dict[Any, str] = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "text",
+    Path: "a path",
+    SecretStr: "text",
+}
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}  # pydantic's Field(ge=...) metadata
+
+
+def allowed(name: str) -> str:
+    """What a setting accepts, in words: its type, choices and bounds."""
+    info = Settings.model_fields[name]
+    kind = info.annotation
+    if get_origin(kind) in (Union, types.UnionType):
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(v) for v in get_args(kind))
+    words = [_KINDS.get(kind, getattr(kind, "__name__", str(kind)))]
+    for bound in info.metadata:
+        for attr, sign in _BOUNDS.items():
+            if getattr(bound, attr, None) is not None:
+                words.append(f"{sign} {getattr(bound, attr):g}")
+    return " ".join(words)
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line naming each setting that failed, its value and what it accepts."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if name not in Settings.model_fields:
+            problems.append(error["msg"])
+            continue
+        value = "***" if name == "sasl_password" else repr(error.get("input"))
+        problems.append(f"{Settings.env_name(name)}={value} is not valid: use {allowed(name)}")
+    return "; ".join(problems) + " (set in the environment or in .env)"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment and ``.env``."""
-    return Settings()
+    """The process-wide settings, read once from the environment and ``.env``.
+
+    A value that fails validation is a one-line :class:`ConfigError`.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(settings_error(exc)) from None

@@ -80,21 +80,27 @@ def read_table(source: Source) -> pd.DataFrame:
 
 
 def read_chunks(
-    source: Source, chunk_rows: int | None = CHUNK_ROWS, skip: int = 0, limit: int | None = None
+    source: Source,
+    chunk_rows: int | None = CHUNK_ROWS,
+    skip: int = 0,
+    limit: int | None = None,
+    only: list[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Chunks of at most ``chunk_rows`` rows (None: one chunk), from row ``skip``, ``limit`` in all.
 
-    Each chunk's index holds the rows' 0-based positions in the file.
+    Each chunk's index holds the rows' 0-based positions in the file. ``only`` reads
+    just those columns (Parquet and CSV/TSV decode nothing else).
     """
     import pandas as pd
 
     remaining = limit
     path = Path("<frame>")
     if isinstance(source, pd.DataFrame):
-        raw = _frame_chunks(source, chunk_rows or max(len(source), 1), skip)
+        frame = source if only is None else source[only]
+        raw = _frame_chunks(frame, chunk_rows or max(len(source), 1), skip)
     else:
         path = _checked(source)
-        raw = _file_chunks(path, chunk_rows, skip)
+        raw = _file_chunks(path, chunk_rows, skip, only)
     try:
         for chunk in raw:
             _check_columns(chunk, path)
@@ -122,29 +128,38 @@ def _frame_chunks(frame: pd.DataFrame, chunk_rows: int, skip: int) -> Iterator[p
         yield frame.iloc[start : start + chunk_rows]
 
 
-def _file_chunks(path: Path, chunk_rows: int | None, skip: int) -> Iterator[pd.DataFrame]:
+def _file_chunks(
+    path: Path, chunk_rows: int | None, skip: int, only: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
     kind = table_format(path)
     if kind == "parquet":  # numbered by the reader: whole row groups before ``skip`` are skipped
-        yield from _parquet_chunks(path, chunk_rows, skip)
+        yield from _parquet_chunks(path, chunk_rows, skip, only)
         return
-    reader = _jsonl_chunks(path, chunk_rows) if kind == "jsonl" else _csv_chunks(path, chunk_rows)
+    if kind == "jsonl":
+        reader = _jsonl_chunks(path, chunk_rows)
+    else:
+        reader = _csv_chunks(path, chunk_rows, only)
     start = 0
     for frame in reader:
         frame.index = range(start, start + len(frame))
         start += len(frame)
-        yield frame
+        yield frame if only is None or kind != "jsonl" else frame.reindex(columns=only)
 
 
-def _csv_chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+def _csv_chunks(
+    path: Path, chunk_rows: int | None, only: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
     import pandas as pd
 
     sep = "\t" if table_format(path) == "tsv" else ","
     # pandas 3 parses floats to the nearest double, like float() and orjson, so a
     # value read here equals the same value sent as JSON to the stream, bit for bit.
     if chunk_rows is None:
-        yield pd.read_csv(path, sep=sep, compression="infer")
+        yield pd.read_csv(path, sep=sep, compression="infer", usecols=only)
         return
-    with pd.read_csv(path, sep=sep, compression="infer", chunksize=chunk_rows) as reader:
+    with pd.read_csv(
+        path, sep=sep, compression="infer", chunksize=chunk_rows, usecols=only
+    ) as reader:
         yield from reader
 
 
@@ -181,10 +196,12 @@ def _parquet_file(path: Path) -> Any:
     return pq.ParquetFile(path)
 
 
-def _parquet_chunks(path: Path, chunk_rows: int | None, skip: int) -> Iterator[pd.DataFrame]:
+def _parquet_chunks(
+    path: Path, chunk_rows: int | None, skip: int, only: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
     parquet = _parquet_file(path)
     if chunk_rows is None:
-        yield parquet.read().to_pandas()
+        yield parquet.read(columns=only).to_pandas()
         return
     groups: list[int] = []
     start = 0
@@ -194,7 +211,7 @@ def _parquet_chunks(path: Path, chunk_rows: int | None, skip: int) -> Iterator[p
             groups.append(i)
         else:
             start += size  # whole row groups before ``skip`` are never decoded
-    for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=groups):
+    for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=groups, columns=only):
         frame = batch.to_pandas()
         frame.index = range(start, start + len(frame))
         start += len(frame)

@@ -44,18 +44,27 @@ def test_every_row_arrives_once_keyed_and_in_order(settings_factory, tmp_path):
     assert sorted(rows.values()) == list(range(3000))  # every row once, key = file row
     for r in out:
         row = rows[r.key]
-        assert r.value == {
+        assert r.value == {  # a column named label is never sent inside events by default
             "a": frame.a[row],
             "b": frame.b[row],
             "c": frame.c[row],
             "id": r.key,
-            "label": int(frame.label[row]),
         }
     for p in {r.partition for r in out}:
         in_partition = [
             rows[r.key] for r in sorted(out, key=lambda r: r.offset) if r.partition == p
         ]
         assert in_partition == sorted(in_partition)  # file order within each partition
+
+
+def test_keep_label_sends_the_label_inside_events_too(settings_factory):
+    settings = settings_factory()
+    frame = _table(20)
+    stats = replay(settings, frame, label_col="label", keep_label=True, max_speed=True,
+                   progress=False)  # fmt: skip
+    assert (stats.events, stats.labels) == (20, 20)
+    events = consume_all(settings, settings.events_topic, 20)
+    assert all(r.value["label"] == frame.label[int(r.key[4:])] for r in events)
 
 
 def test_paced_rate_is_within_ten_percent(settings_factory, tmp_path):

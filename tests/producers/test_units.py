@@ -198,3 +198,45 @@ def test_fast_json_equals_orjson_of_each_row_dict():
         assert orjson.loads(value) == orjson.loads(
             orjson.dumps(expected, option=orjson.OPT_SERIALIZE_NUMPY)
         )
+
+
+def test_a_label_column_is_withheld_unless_asked(frame):
+    assert "label" not in resolve_layout(frame, None, None, None).features
+    assert resolve_layout(frame, None, None, None).withheld == ("label",)
+    assert "label" in resolve_layout(frame, None, None, None, keep_label=True).features
+    kept = resolve_layout(frame, None, None, "label", keep_label=True)
+    assert "label" in kept.features and kept.label_col == "label"
+    first = orjson.loads(encode(frame, resolve_layout(frame, None, None, None), "f").values[0])
+    assert set(first) == {"a", "b", "s", "id"}
+
+
+def test_missing_codecs_name_the_extra(monkeypatch):
+    from streamscore.producers import sender
+
+    monkeypatch.setitem(sender.CODECS, "zstd", lambda: False)
+    monkeypatch.setitem(sender.CODECS, "snappy", lambda: False)
+    with pytest.raises(ConfigError, match=r"pip install 'streamscore\[zstd\]'"):
+        sender.compression_type("zstd")
+    with pytest.raises(ConfigError, match=r"pip install 'streamscore\[snappy\]'"):
+        sender.compression_type("snappy")
+
+
+def test_the_declared_codecs_are_installed():
+    from streamscore.producers.sender import compression_type
+
+    assert [compression_type(c) for c in ("zstd", "snappy", "lz4")] == ["zstd", "snappy", "lz4"]
+
+
+def test_hourly_timestamps_are_refused_in_real_time_but_not_with_a_pace():
+    from streamscore.producers.pacing import check_realtime, realtime_seconds
+
+    hourly = pd.DataFrame({"ts": pd.date_range("2025-01-01", periods=48, freq="h")})
+    seconds = realtime_seconds(hourly, "ts")
+    assert seconds == 47 * 3600
+    with pytest.raises(ConfigError, match=r"would take 1 d 23 h: pass --speed X \(--speed 500"):
+        check_realtime(seconds, realtime=False)
+    assert check_realtime(seconds, realtime=True) == (
+        "replaying in real time (the timestamps' own pace): about 1 d 23 h; "
+        "--speed, --rate or --max go faster"
+    )
+    assert check_realtime(42.0, realtime=False).endswith("about 42 s")

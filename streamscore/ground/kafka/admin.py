@@ -9,6 +9,8 @@ co-partitioning of ``events`` and ``labels``.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,18 +71,37 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             purpose="internal: online model and drift merger state (compacted)",
         ),
         TopicSpec(settings.drift_counts_topic, 1, purpose="internal: partial drift counts"),
+        worker_status_spec(settings),
     ]
+
+
+def worker_status_spec(settings: Settings) -> TopicSpec:
+    """The workers' status records: ``<app id>-workers``, compacted, one partition.
+
+    Each worker keeps one record there (key = its worker id): host, pid, model
+    version, web address; ``streamscore status`` joins them with the group's
+    members. A clean stop deletes the record (a tombstone); ``delete`` retention
+    removes the records of crashed workers after a day.
+    """
+    return TopicSpec(
+        f"{settings.app_id}-workers",
+        1,
+        {"cleanup.policy": "compact,delete", "retention.ms": str(24 * 3600 * 1000)},
+        purpose="internal: worker status records (compacted)",
+    )
 
 
 def wait_for_broker(
     settings: Settings,
     timeout: float | None = None,
     alive: Callable[[], bool] | None = None,
+    hint: str | None = None,
 ) -> None:
     """Block until a metadata request is answered; BrokerError when ``timeout`` has passed.
 
     ``alive`` reports whether a broker process we started still runs, so one that
-    dies at start fails at once instead of after the timeout.
+    dies at start fails at once instead of after the timeout. ``hint`` replaces the
+    advice at the end of the error (default: :func:`clients.advice`).
     """
     from kafka.errors import KafkaConfigurationError, KafkaError
 
@@ -106,15 +127,22 @@ def wait_for_broker(
         deadline.sleep(0.3)
     raise BrokerError(
         f"no Kafka broker answered at {settings.bootstrap} within {deadline.seconds:g} s "
-        f"({_reason(last)}); start one with `streamscore kafka up` or check "
-        f"STREAMSCORE_BOOTSTRAP_SERVERS{clients.security_hint(settings)}"
+        f"({_reason(last)}); {hint or clients.advice(settings)}{clients.security_hint(settings)}"
     )
 
 
 def _reason(exc: BaseException | None) -> str:
+    """The cause of the last failed attempt (an unreachable-broker error gives its own).
+
+    >>> _reason(BrokerError("no Kafka broker answered at a:1 within 2 s (KafkaTimeoutError: x); y"))
+    'KafkaTimeoutError: x'
+    """
     if exc is None:
         return "no answer"
-    text = str(exc).split(" (")[0] if isinstance(exc, BrokerError) else str(exc)
+    text = str(exc)
+    if isinstance(exc, BrokerError):
+        inner = re.search(r"\((.*)\); ", text)
+        return inner.group(1) if inner else text.split(" (")[0]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -198,6 +226,38 @@ def describe_topics(settings: Settings) -> list[dict[str, Any]]:
         ),
         key=lambda t: t["name"],
     )
+
+
+def describe_cluster(settings: Settings) -> dict[str, Any]:
+    """What the cluster says about itself: id, controller, brokers and their Kafka version.
+
+    ``version`` is the newest Kafka release whose API versions the first broker
+    matches (from ApiVersions; ``None`` if it cannot be told).
+    """
+    from kafka.errors import KafkaError
+
+    wait_for_broker(settings)
+    client = clients.admin(settings)
+    try:
+        cluster = client.describe_cluster()
+        brokers = cluster.get("brokers", [])
+        version = None
+        if brokers:
+            with contextlib.suppress(KafkaError, AttributeError):
+                version = client.get_broker_version_data(brokers[0]["broker_id"]).broker_version_str
+    except KafkaError as exc:
+        raise BrokerError(f"cannot describe the cluster at {settings.bootstrap}: {exc}") from None
+    finally:
+        client.close()
+    return {
+        "cluster_id": cluster.get("cluster_id"),
+        "controller_id": cluster.get("controller_id"),
+        "brokers": [
+            {"id": b["broker_id"], "host": b["host"], "port": b["port"], "rack": b.get("rack")}
+            for b in brokers
+        ],
+        "version": version,
+    }
 
 
 def delete_topics_with_prefix(settings: Settings, prefix: str) -> list[str]:

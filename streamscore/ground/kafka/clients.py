@@ -108,6 +108,18 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+def advice(settings: Settings) -> str:
+    """What to do about a broker that does not answer: start the local one, or check the
+    configured cluster (never "kafka up" for a cluster someone else runs).
+
+    >>> advice(Settings(bootstrap_servers="kafka:9092"))
+    'check STREAMSCORE_BOOTSTRAP_SERVERS, the network and the security settings'
+    """
+    if settings.bootstrap_servers:
+        return "check STREAMSCORE_BOOTSTRAP_SERVERS, the network and the security settings"
+    return "start one with `streamscore kafka up` or set STREAMSCORE_BOOTSTRAP_SERVERS"
+
+
 def security_hint(settings: Settings) -> str:
     """What else to check when a secured broker does not answer: kafka-python reports a
     refused login or an untrusted certificate as no answer at all (it only logs why).
@@ -133,10 +145,11 @@ def security_hint(settings: Settings) -> str:
 
 
 def _unreachable(settings: Settings, exc: BaseException) -> BrokerError:
+    text, kind = str(exc), type(exc).__name__
+    reason = text if text.startswith(kind) else f"{kind}: {text}"  # kafka-python's carry it
     return BrokerError(
         f"no Kafka broker answered at {settings.bootstrap} within "
-        f"{settings.broker_timeout:g} s ({type(exc).__name__}: {exc}); start one with "
-        f"`streamscore kafka up` or check STREAMSCORE_BOOTSTRAP_SERVERS{security_hint(settings)}"
+        f"{settings.broker_timeout:g} s ({reason}); {advice(settings)}{security_hint(settings)}"
     )
 
 

@@ -212,7 +212,12 @@ class LocalKafka:
                     f"(pid {pid}), not {self.port}; stop it first with `streamscore kafka down`"
                 )
             log(f"reusing the local Kafka broker (pid {pid})")
-            wait_for_broker(plain, timeout=timeout)
+            wait_for_broker(
+                plain,
+                timeout=timeout,
+                hint=f"the local broker (pid {pid}) runs but does not answer: restart it with "
+                "`streamscore kafka down` and `streamscore kafka up`",
+            )
             return self.bootstrap
         for p in (self.port, self.controller_port):
             if not port_is_free(p):
@@ -277,7 +282,12 @@ class LocalKafka:
         self.pid_file.write_text(f"{proc.pid} {self.port}\n")
         log(f"starting Apache Kafka {self.version} (pid {proc.pid}) on {self.bootstrap} ...")
         try:
-            wait_for_broker(plain, timeout=timeout, alive=lambda: proc.poll() is None)
+            wait_for_broker(
+                plain,
+                timeout=timeout,
+                alive=lambda: proc.poll() is None,
+                hint="a slow machine may need a larger STREAMSCORE_LOCAL_KAFKA_START_TIMEOUT",
+            )
         except BrokerError as exc:
             self.stop()
             raise BrokerError(f"{exc}; broker log: {self.log_file}") from exc

@@ -6,7 +6,9 @@ tests. It reads from a start (``"beginning"``, ``"end"`` or offsets per
 partition) until the topic's end as it was when reading began, or until a
 predicate holds, and never past its deadline (honoured to within half a second).
 :func:`last_offsets` makes the start "the last N records of each partition";
-:func:`follow` follows several topics at once with one consumer (``monitor``).
+:func:`follow` follows several topics at once with one consumer (``monitor``);
+:func:`open_topic` reads one topic's backlog and then follows it, and its
+:class:`TopicReader` says when the backlog is read (``tail --follow``).
 
 >>> Record("k", {"a": 1}, 0, 0, 3, b'{"a":1}').ref
 '0:3'
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +30,8 @@ from streamscore.ground.kafka import clients
 from streamscore.ground.times import Deadline
 
 POLL_MS = 500
+
+
 Start = Literal["beginning", "end"] | dict[int, int]
 
 
@@ -103,6 +108,70 @@ def iter_topic(
         yield from batch
 
 
+class TopicReader:
+    """A consumer outside any group, assigned every partition of a topic, at a start.
+
+    ``end`` holds the end offsets when reading began; :meth:`caught_up` says whether
+    every partition has been read up to them (the backlog), whatever comes after.
+    """
+
+    def __init__(self, consumer: Any, tps: list[Any], end: dict[int, int], parse: bool) -> None:
+        self.consumer, self.tps, self.end, self.parse = consumer, tps, end, parse
+
+    def caught_up(self) -> bool:
+        return all(self.consumer.position(tp) >= self.end[tp.partition] for tp in self.tps)
+
+    def poll(self, wait_ms: int) -> list[Record]:
+        """What one poll returned (possibly nothing), waiting at most ``wait_ms``."""
+        return [
+            _record(msg, self.parse)
+            for messages in self.consumer.poll(timeout_ms=wait_ms).values()
+            for msg in messages
+        ]
+
+
+@contextmanager
+def open_topic(
+    settings: Settings,
+    topic: str,
+    start: Start = "beginning",
+    *,
+    must_exist: bool = False,
+    parse: bool = True,
+    metadata_timeout: float | None = None,
+    **config: Any,
+) -> Iterator[TopicReader | None]:
+    """A :class:`TopicReader` at ``start``; None for a missing topic (BrokerError with
+    ``must_exist``). The consumer is closed when the block ends."""
+    from kafka import TopicPartition
+
+    wait = settings.broker_timeout if metadata_timeout is None else metadata_timeout
+    consumer = clients.consumer(settings, **config)
+    try:
+        partitions = _partitions(consumer, topic, Deadline(min(wait, settings.broker_timeout)))
+        if not partitions:
+            if must_exist:
+                raise BrokerError(
+                    f"topic {topic!r} does not exist on {settings.bootstrap} "
+                    "(`streamscore topics list` lists them)"
+                )
+            yield None
+            return
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        end = {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
+        if start == "beginning":
+            consumer.seek_to_beginning(*tps)
+        elif start == "end":
+            consumer.seek_to_end(*tps)
+        else:
+            for tp in tps:
+                consumer.seek(tp, start.get(tp.partition, 0))
+        yield TopicReader(consumer, tps, end, parse)
+    finally:
+        consumer.close()
+
+
 def polls(
     settings: Settings,
     topic: str,
@@ -115,38 +184,18 @@ def polls(
     **config: Any,
 ) -> Iterator[list[Record]]:
     """What each poll returned (possibly nothing), at least every half second."""
-    from kafka import TopicPartition
-
     deadline = Deadline(timeout)
-    consumer = clients.consumer(settings, **config)
-    try:
-        partitions = _partitions(consumer, topic, Deadline(min(timeout, settings.broker_timeout)))
-        if not partitions:
-            if must_exist:
-                raise BrokerError(f"topic {topic!r} does not exist on {settings.bootstrap}")
+    with open_topic(settings, topic, start, must_exist=must_exist, parse=parse,
+                    metadata_timeout=timeout, **config) as reader:  # fmt: skip
+        if reader is None:
             return
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        if start == "beginning":
-            consumer.seek_to_beginning(*tps)
-        elif start == "end":
-            consumer.seek_to_end(*tps)
-        else:
-            for tp in tps:
-                consumer.seek(tp, start.get(tp.partition, 0))
-        end = consumer.end_offsets(tps) if to_end else {}
+        end = reader.end
         while not deadline.expired:
-            if to_end and all(consumer.position(tp) >= end[tp] for tp in tps):
+            if to_end and reader.caught_up():
                 return
             wait = max(1, int(min(POLL_MS, deadline.remaining() * 1000)))
-            yield [
-                _record(msg, parse)
-                for tp, messages in consumer.poll(timeout_ms=wait).items()
-                for msg in messages
-                if not to_end or msg.offset < end[tp]
-            ]
-    finally:
-        consumer.close()
+            batch = reader.poll(wait)
+            yield [r for r in batch if r.offset < end[r.partition]] if to_end else batch
 
 
 def read_topic(
