@@ -51,12 +51,18 @@ def parse_refs(refs: list[str]) -> set[tuple[int, int]]:
     return out
 
 
-def replay_letters(settings: Settings, letters: list[Letter], topic: str | None = None) -> int:
-    """Send the original key and bytes of ``letters`` back to ``topic`` (default: events)."""
-    target = topic or settings.events_topic
+def replay_letters(
+    settings: Settings, letters: list[Letter], topic: str | None = None
+) -> dict[str, int]:
+    """Send the original key and bytes of ``letters`` to ``topic``, or by default back to
+    the topic each came from (events or labels; events for a letter that names none).
+    The number re-sent per topic."""
+    sent: dict[str, int] = {}
     producer = clients.producer(settings, acks="all")
     try:
         for letter in letters:
+            target = topic or letter.body.get("topic") or settings.events_topic
+            sent[target] = sent.get(target, 0) + 1
             producer.send(
                 target,
                 key=original_bytes(letter.body, "key"),
@@ -65,4 +71,4 @@ def replay_letters(settings: Settings, letters: list[Letter], topic: str | None 
         producer.flush(timeout=60)
     finally:
         producer.close(timeout=10)
-    return len(letters)
+    return sent

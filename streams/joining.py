@@ -45,6 +45,13 @@ class Joiner:
         self.waiting: dict[int, deque[Record]] = {}
         self.events_time: dict[int, int] = {}  # newest events record time scored, per partition
         self.paused: set[int] = set()  # partitions whose memory is being rebuilt
+        # labels handled by outcome (joined, unknown, expired, duplicate, dead_letter),
+        # for the worker's metrics: taken (and reset) by :meth:`take_outcomes`
+        self.outcomes: dict[str, int] = {}
+
+    def take_outcomes(self) -> dict[str, int]:
+        taken, self.outcomes = self.outcomes, {}
+        return taken
 
     def memory(self, partition: int) -> FeatureMemory:
         if partition not in self.memories:
@@ -112,8 +119,11 @@ class Joiner:
                 example = _example(label, memory, keys, now_ms)
                 if isinstance(example, str):
                     letters.append((p, label.key, _letter(label, example)))
+                    outcome = "dead_letter"
                 else:
                     examples.append((label.key or b"", orjson.dumps(example)))
+                    outcome = example.get("dropped", "joined")
+                self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
             memory.forget_old(now_ms)
             unlabelled = memory.read_unlabelled()
             if unlabelled:

@@ -130,6 +130,19 @@ class WorkerMetrics:
             "Partitions of the events topic assigned to this worker.",
             registry=r,
         )
+        self.labels_in = Counter(
+            "streamscore_labels",
+            "Labels read, by what became of them: joined (an example for the learner), "
+            "unknown, expired, duplicate (counted, not learned) or dead_letter.",
+            ["outcome"],
+            registry=r,
+        )
+        self.online_snapshot = Gauge(
+            "streamscore_online_snapshot_labels",
+            "Labels learned by the online-model snapshot this worker predicts with "
+            "(0 until the first snapshot).",
+            registry=r,
+        )
         self.model_version = Gauge(
             "streamscore_model_info",
             "The model version in use (value 1).",

@@ -85,6 +85,7 @@ class ScoreStage:
             outputs[s.examples_topic][None] += examples
             for p, key, letter in bad_labels:
                 outputs[s.dlq_topic][p].append((key, letter))
+            self._count_labels()
             await delivery.for_app(self.app, s.partitions).send(_plain(outputs))
             batching.commit(self.app, {TP(s.labels_topic, p): o for p, o in joined.items()})
 
@@ -123,9 +124,17 @@ class ScoreStage:
             outputs[s.examples_topic][None] += examples
             for p, key, letter in bad_labels:
                 outputs[s.dlq_topic][p].append((key, letter))
+            self._count_labels()
             done.update({TP(s.labels_topic, p): offset for p, offset in joined.items()})
         await delivery.for_app(self.app, s.partitions).send(_plain(outputs))
         return outcome, events, done
+
+    def _count_labels(self) -> None:
+        assert self.joiner is not None
+        for outcome, n in self.joiner.take_outcomes().items():
+            self.metrics.labels_in.labels(outcome).inc(n)
+            if outcome == "dead_letter":
+                self.metrics.dead_letters.labels("label").inc(n)
 
     def _caught_up(self, partition: int) -> bool:
         highwater = self.app.consumer.highwater(TP(self.settings.events_topic, partition))

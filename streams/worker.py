@@ -79,7 +79,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     drift.install(app, settings, registry)
     if settings.online_model != "off":
         learning.install(app, settings, lambda: scorer.model, registry)
-        follow_online = learning.follow_snapshots(settings, name, _set_online(scorer))
+        follow_online = learning.follow_snapshots(settings, name, _set_online(scorer, metrics))
 
         @app.task
         async def follow_online_snapshots() -> None:
@@ -110,11 +110,12 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     return app
 
 
-def _set_online(scorer: Scorer) -> Any:
+def _set_online(scorer: Scorer, metrics: WorkerMetrics) -> Any:
     def set_online(view: OnlineView) -> None:
         if scorer.online is None:
             log.info("online predictions from a snapshot of %d labels", view.n_learned)
         scorer.online = view
+        metrics.online_snapshot.set(view.n_learned)
 
     return set_online
 

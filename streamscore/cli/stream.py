@@ -18,6 +18,7 @@ class Stage(enum.StrEnum):
     decode = "decode"
     validate = "validate"
     score = "score"
+    label = "label"
 
 
 def check_web_ports(settings: Settings, ports: list[int]) -> None:
@@ -123,10 +124,12 @@ def dlq_replay(
     refs: list[str] = typer.Argument(None, help="Letters to re-send, as PARTITION:OFFSET."),
     stage: Stage = typer.Option(None, help="Re-send every letter of this stage."),
     all_letters: bool = typer.Option(False, "--all", help="Re-send every letter."),
-    topic: str = typer.Option(None, help="Target topic (default: the events topic)."),
+    topic: str = typer.Option(
+        None, help="Target topic (default: the topic each letter came from: events or labels)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
-    """Send chosen dead letters' original key and bytes back to the events topic."""
+    """Send chosen dead letters' original key and bytes back to the topic they came from."""
     from streamscore.streams.dlq import parse_refs, read_letters, replay_letters
 
     if not refs and stage is None and not all_letters:
@@ -143,14 +146,15 @@ def dlq_replay(
     missing = wanted - {(letter.partition, letter.offset) for letter in chosen}
     if missing:
         raise ConfigError(f"no dead letter at {', '.join(f'{p}:{o}' for p, o in sorted(missing))}")
-    n = replay_letters(settings, chosen, topic)
-    target = topic or settings.events_topic
+    sent = replay_letters(settings, chosen, topic)
     if as_json:
         from streamscore.cli.output import print_json
 
-        print_json({"resent": n, "topic": target, "letters": [letter.ref for letter in chosen]})
+        print_json({"resent": sum(sent.values()), "topics": sent,
+                    "letters": [letter.ref for letter in chosen]})  # fmt: skip
         return
-    print(f"re-sent {n} dead letters to {target}")
+    where = ", ".join(f"{n} to {name}" for name, n in sent.items()) or "none"
+    print(f"re-sent {sum(sent.values())} dead letters: {where}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import threading
 import orjson
 import pytest
 
+from streamscore.cli.processes import worker_metric
 from streamscore.ground.kafka.admin import create_topics
 from streamscore.ground.kafka.local import free_port
 from streamscore.ground.kafka.reading import read_topic
@@ -75,6 +76,11 @@ def test_labels_out_of_order_unknown_expired_and_duplicate_are_counted(
     assert all(
         set(o["proba"]) == {"no", "yes"} and o["prediction"] in ("no", "yes") for o in online
     )
+    # the same counts on the worker's /metrics
+    outcomes = {o: worker_metric(settings.web_port, f'streamscore_labels_total{{outcome="{o}"}}')
+                for o in ("joined", "unknown", "duplicate", "expired")}  # fmt: skip
+    assert outcomes == {"joined": 200, "unknown": 5, "duplicate": 10, "expired": 10}
+    assert (worker_metric(settings.web_port, "streamscore_online_snapshot_labels") or 0) >= 200
 
 
 def _stream(settings, frame, rate: float = 3000, delay: str = "uniform:0.1:1.0"):

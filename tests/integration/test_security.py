@@ -104,6 +104,13 @@ def test_scoring_round_trip_over_sasl_ssl(secure, settings_factory, worker_facto
     shown = cli(settings, "config")
     assert shown.returncode == 0, shown.stderr
     assert "SASL_SSL" in shown.stdout and "**********" in shown.stdout
+    # status and tail read the group and the output topics over SASL_SSL
+    status = cli(settings, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    tail = cli(settings, "tail", "predictions", "-n", "3", "--json")
+    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 3, tail.stderr
+    logs["status"] = status.stdout + status.stderr
+    logs["tail"] = tail.stdout + tail.stderr
     logs["promote"] = promoted.stdout + promoted.stderr
     logs["topics list"] = listed.stdout + listed.stderr
     logs["config"] = shown.stdout + shown.stderr

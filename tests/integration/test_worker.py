@@ -81,14 +81,16 @@ def test_bad_events_go_to_dlq_and_scoring_goes_on(settings_factory, worker_facto
     ]
     mixed = [(e["id"], e) for e in good[:50]] + bad + [(e["id"], e) for e in good[50:]]
     produce(settings, settings.events_topic, mixed)
+    produce(settings, settings.labels_topic, [("L1", b"{label?")])
     worker = worker_factory(settings, "--model", "m")
 
     predictions = consume(settings, settings.predictions_topic, len(good), timeout=90)
-    letters = consume(settings, settings.dlq_topic, len(bad), timeout=30)
+    letters = consume(settings, settings.dlq_topic, len(bad) + 1, timeout=30)
     assert worker.alive(), worker.output()[-3000:]
     assert sorted(r.key for r in predictions) == sorted(e["id"] for e in good)
     got = {r.key: r.value for r in letters}
-    assert sorted(got) == ["b1", "b2", "b3", "b4", "b5"]
+    assert sorted(got) == ["L1", "b1", "b2", "b3", "b4", "b5"]
+    assert got["L1"]["stage"] == "label" and got["L1"]["topic"] == settings.labels_topic
     assert got["b4"]["error"] == "missing feature 'x2'"
     assert "'x1'" in got["b5"]["error"] and got["b5"]["stage"] == "validate"
     assert got["b1"]["value_encoding"] == "base64"
@@ -96,15 +98,21 @@ def test_bad_events_go_to_dlq_and_scoring_goes_on(settings_factory, worker_facto
 
     shown = cli(settings, "dlq", "show")
     assert shown.returncode == 0, shown.stderr
-    assert "5 dead letters" in shown.stderr
+    assert "6 dead letters" in shown.stderr
     assert "missing feature 'x2'" in shown.stdout
 
     ref = next(f"{r.partition}:{r.offset}" for r in letters if r.key == "b2")
     replayed = cli(settings, "dlq", "replay", ref)
     assert replayed.returncode == 0, replayed.stderr
+    assert f"1 to {settings.events_topic}" in replayed.stdout
     # the original bytes are back on the events topic, and dead-lettered again
-    again = consume(settings, settings.dlq_topic, len(bad) + 1, timeout=60)
+    again = consume(settings, settings.dlq_topic, len(bad) + 2, timeout=60)
     assert [r.key for r in again].count("b2") == 2
+    # a label's letter goes back to the labels topic
+    label = cli(settings, "dlq", "replay", "--stage", "label")
+    assert label.returncode == 0 and f"1 to {settings.labels_topic}" in label.stdout, label
+    again = consume(settings, settings.dlq_topic, len(bad) + 3, timeout=60)
+    assert [(r.key, r.value["topic"]) for r in again].count(("L1", settings.labels_topic)) == 2
 
     unknown = cli(settings, "dlq", "replay", "0:999999")
     assert unknown.returncode == 1 and "no dead letter at 0:999999" in unknown.stderr
