@@ -209,8 +209,9 @@ def install(
 
     @app.agent(channel, name="score_events")
     async def score_events(batches: Any) -> None:
-        async for batch in batches:
-            if not batching.take(app, batch):
+        async for first in batches:
+            batch = batching.take_waiting(app, batches, first, settings.batch_size)
+            if batch is None:
                 continue
             started = time.perf_counter()
             try:
