@@ -284,6 +284,11 @@ def ack(app: AppT, batch: RecordBatch, offsets: Mapping[TP, int] | None = None) 
     consumer = _consumer(app)
     for _ in range(batch.parts):
         consumer.batch_done()
+    if batch.generation != app.consumer_generation_id:
+        # A rebalance came while it was processed: its outputs are out, but its offsets
+        # must not move past what the new assignment started from (the label memory is
+        # rebuilt up to the commit); its records are fetched and scored again.
+        offsets = {}
     consumer.mark_processed(batch.last_offsets() if offsets is None else offsets, batch.size)
 
 
