@@ -61,6 +61,7 @@ def _lag(settings) -> int:
                       or 0) for p, end in ends.items())  # fmt: skip
 
 
+@pytest.mark.timeout(int(MINUTES * 60) + 600)  # the run itself, set-up and the drain
 def test_twenty_minutes_at_a_steady_rate(settings_factory, worker_factory):
     n = int(MINUTES * 60 * RATE)
     settings = settings_factory(partitions=4, label_ttl=60.0)
