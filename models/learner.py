@@ -67,6 +67,11 @@ from streamscore.models.schema import FeatureSchema
 
 # What the learner counts besides learning: examples it had already learned
 # (``duplicates``, re-sent after a crash), unreadable ones, and the join's outcomes.
+# The layout of a snapshot's learner state (metrics, detectors, challenger). Raise it
+# when that layout changes: a worker then learns anew from an older snapshot instead
+# of restoring objects that lack what the code now expects (format 1, before the
+# metrics became plain counts, crashed the learner on its first label).
+STATE_FORMAT = 2
 COUNTERS = ("duplicates", "invalid", "unknown", "expired", "duplicate_labels", "unlabelled")
 DROPPED = {"unknown": "unknown", "expired": "expired", "duplicate": "duplicate_labels"}
 
@@ -213,6 +218,7 @@ class Learner:
     def header(self) -> dict:
         """What a snapshot says in plain JSON (readable without unpickling)."""
         return {
+            "state_format": STATE_FORMAT,
             "kind": self.model.kind,
             "classes": self.model.classes,
             "schema": self.model.schema.to_dict(),
@@ -238,6 +244,11 @@ class Learner:
     def restore(cls, blob: bytes, expected_sha256: str | None = None) -> Learner:
         """The learner a snapshot was taken of, or :class:`ModelError`."""
         header, parts, state = snapshot.loads(blob, expected_sha256)
+        if header.get("state_format", 1) != STATE_FORMAT:
+            raise ModelError(
+                f"the snapshot's learner state has format {header.get('state_format', 1)}; this "
+                f"version reads format {STATE_FORMAT}"
+            )
         try:
             learner = cls(
                 FeatureSchema.from_dict(header["schema"]), header["classes"], **header["settings"]

@@ -34,7 +34,7 @@ from streamscore.ground.kafka.admin import create_topics, wait_for_broker
 from streamscore.ground.kafka.reading import end_offsets, read_topic
 
 console = Console(stderr=True)
-MODEL = "demo"
+MODEL = "demo"  # each run's model is MODEL-<date>-<time>: its own online model and records
 BAD_EVENTS: list[tuple[bytes, bytes]] = [
     (b"bad-1", b"{not json"),
     (b"bad-2", b'["an", "array"]'),
@@ -88,7 +88,8 @@ def run_demo(
     console.print(f"[bold]1/6[/] generated {total:,} events: data drift (x0, segment) at "
                   f"stream row {drift_row:,}, concept change at row {concept_row:,}")  # fmt: skip
     registry = Registry(settings.registry_path)
-    model = train(history, "label", name=MODEL, registry=registry, id_col="id", ts_col="ts",
+    name = f"{MODEL}-{time.strftime('%Y%m%d-%H%M%S')}"
+    model = train(history, "label", name=name, registry=registry, id_col="id", ts_col="ts",
                   seed=seed)  # fmt: skip
     registry.promote(model.name, model.version)
     publish(settings, registry, model.name, model.version)
@@ -101,7 +102,7 @@ def run_demo(
         console.print(f"[bold]3/6[/] worker started (pid {worker.pid}, log {log_path})")
         console.print(f"[bold]4/6[/] replaying {len(live):,} events at {rate:,.0f}/s, "
                       "labels 0.5-2 s late")  # fmt: skip
-        stats = _replay_watched(settings, live, rate)
+        stats = _replay_watched(settings, live, rate, model.name)
         _send_bad_events(settings)
         expected = len(live)
         predictions = read_topic(
@@ -109,7 +110,7 @@ def run_demo(
             until=lambda r: len({p.key for p in r}) >= expected or worker.poll() is not None,
             timeout=180,
         )  # fmt: skip
-        learned = _wait_learned(settings, expected, worker)
+        learned = _wait_learned(settings, model.name, expected, worker)
         if worker.poll() is not None:
             raise StreamscoreError(f"the worker exited early; see {log_path}")
     letters = read_topic(settings, settings.dlq_topic, start[settings.dlq_topic], timeout=30)
@@ -118,30 +119,33 @@ def run_demo(
                   f"letters, {learned:,} labels learned; writing the report")  # fmt: skip
     from streamscore.cli.report import write_report
 
-    report = write_report(settings, out / "report", model=MODEL)
+    report = write_report(settings, out / "report", model=model.name)
     result = _summarise(live, sent, predictions, letters, stats.events_per_second,
-                        drift_row, concept_row, settings)  # fmt: skip
+                        drift_row, concept_row, settings, model.name)  # fmt: skip
     result.learned, result.report = learned, report
     return result
 
 
-def _replay_watched(settings: Settings, live: Any, rate: float) -> Any:
+def _replay_watched(settings: Settings, live: Any, rate: float, model: str) -> Any:
     from streamscore.cli.monitor import monitoring
     from streamscore.producers.replay import replay
 
-    with monitoring(settings, model=MODEL, console=console, screen=False):
+    with monitoring(settings, model=model, console=console, screen=False):
         return replay(settings, live, id_col="id", ts_col="ts", label_col="label", rate=rate,
                       label_delay="uniform:0.5:2", progress=False)  # fmt: skip
 
 
-def _wait_learned(settings: Settings, expected: int, worker: Any, timeout: float = 120) -> int:
+def _wait_learned(
+    settings: Settings, model: str, expected: int, worker: Any, timeout: float = 120
+) -> int:
     """Labels learned, as the learner last reported them (waits for all, or ``timeout``)."""
     deadline = time.monotonic() + timeout
     learned = 0
     while time.monotonic() < deadline and worker.poll() is None:
         records = read_topic(settings, settings.drift_topic, timeout=10)
         counts = [r.value for r in records if isinstance(r.value, dict)
-                  and r.value.get("metric") == "learned"]  # fmt: skip
+                  and r.value.get("metric") == "learned"
+                  and r.value.get("model") == model]  # fmt: skip
         learned = max((c["value"] for c in counts), default=0)
         if learned >= expected:
             break
@@ -149,7 +153,7 @@ def _wait_learned(settings: Settings, expected: int, worker: Any, timeout: float
     return learned
 
 
-def _summarise(live, sent, predictions, letters, rate, drift_row, concept_row, settings):
+def _summarise(live, sent, predictions, letters, rate, drift_row, concept_row, settings, model):
     sent_at = {r.key: r.timestamp_ms for r in sent}
     truth = dict(zip(live["id"], live["label"], strict=True))
     row_of = {key: i for i, key in enumerate(live["id"])}
@@ -162,7 +166,8 @@ def _summarise(live, sent, predictions, letters, rate, drift_row, concept_row, s
         if record.key in sent_at:
             latencies.append(record.timestamp_ms - sent_at[record.key])
     drift = read_topic(settings, settings.drift_topic, timeout=30)
-    records = [r.value for r in drift if isinstance(r.value, dict)]
+    records = [r.value for r in drift
+               if isinstance(r.value, dict) and r.value.get("model") == model]  # fmt: skip
     start_ms = int(live["ts"].iloc[0])
     alerts = [
         {**r, "row": int(r["window"]["end"] - start_ms)}

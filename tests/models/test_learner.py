@@ -276,3 +276,22 @@ def test_online_model_recovers_from_concept_drift_and_batch_model_does_not(kind,
     batch_fired = {d for name, d, index in detections if name == "batch" and 5000 <= index < 5200}
     assert batch_fired == {"adwin", "page_hinkley"}, detections
     assert learner.report()[-1]["winner"] == "online"
+
+
+def test_a_snapshot_of_an_older_state_format_is_refused_not_restored_half_way():
+    """A worker upgraded over an older snapshot learns anew (the caller logs why); it
+    restored one whose metrics lacked a field and crashed on its first label."""
+    from streamscore.ground.errors import ModelError
+    from streamscore.models import snapshot
+
+    learner = Learner(SCHEMA, CLASSES, report_every=500)
+    learner.learn(stream(100))
+    header = learner.header()
+    del header["state_format"]  # as written before the state format was recorded
+    state = {"perf": learner.perf.state(), "detectors": learner.detectors.state(),
+             "challenger": dict(vars(learner.challenger)), "delay": learner.delay.to_dict(),
+             "since_report": 0}  # fmt: skip
+    old = snapshot.dumps(header, learner.model.parts, state)
+    with pytest.raises(ModelError, match="format 1; this version reads format 2"):
+        Learner.restore(old)
+    assert Learner.restore(learner.snapshot()).n_learned == 100
