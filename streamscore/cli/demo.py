@@ -58,6 +58,7 @@ class DemoResult:
     accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
     learned: int = 0
     report: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the settings that name this run
     missing: int = 0
 
 
@@ -78,7 +79,15 @@ def run_demo(
     from streamscore.streams.model_updates import publish
 
     wait_for_broker(settings)
-    settings = settings.model_copy(update={"challenger": "report", "snapshot_interval": 2.0})
+    # Each run has its own model name, consumer group and topics: a second run on the
+    # same broker (or one after a failed run) would otherwise start with the first
+    # one's unscored events, records and online model.
+    run = f"{MODEL}-{time.strftime('%Y%m%d-%H%M%S')}"
+    names = ("events", "labels", "predictions", "drift", "dlq", "model_updates")
+    settings = settings.model_copy(update={
+        "challenger": "report", "snapshot_interval": 2.0, "app_id": run,
+        **{f"{n}_topic": f"{run}-{getattr(settings, f'{n}_topic')}" for n in names},
+    })  # fmt: skip
     create_topics(settings)
     total = n_train + n_stream
     frame, sidecar = generate("data-and-concept", total, drift_at=n_train + n_stream // 3,
@@ -88,8 +97,7 @@ def run_demo(
     console.print(f"[bold]1/6[/] generated {total:,} events: data drift (x0, segment) at "
                   f"stream row {drift_row:,}, concept change at row {concept_row:,}")  # fmt: skip
     registry = Registry(settings.registry_path)
-    name = f"{MODEL}-{time.strftime('%Y%m%d-%H%M%S')}"
-    model = train(history, "label", name=name, registry=registry, id_col="id", ts_col="ts",
+    model = train(history, "label", name=run, registry=registry, id_col="id", ts_col="ts",
                   seed=seed)  # fmt: skip
     registry.promote(model.name, model.version)
     publish(settings, registry, model.name, model.version)
@@ -123,6 +131,8 @@ def run_demo(
     result = _summarise(live, sent, predictions, letters, stats.events_per_second,
                         drift_row, concept_row, settings, model.name)  # fmt: skip
     result.learned, result.report = learned, report
+    result.env = {f"STREAMSCORE_{key.upper()}": str(getattr(settings, key))
+                  for key in ("app_id", *(f"{n}_topic" for n in names))}  # fmt: skip
     return result
 
 

@@ -76,6 +76,8 @@ def demo(
     if result.missing:
         raise StreamscoreError(f"{result.missing} events got no prediction")
     info(f"the broker keeps running at {settings.bootstrap}: `streamscore kafka down` stops it")
+    exports = " ".join(f"{k}={v}" for k, v in result.env.items())
+    info(f"this run's group and topics, for tail, monitor, status and report: export {exports}")
 
 
 @app.command("bench")
