@@ -163,9 +163,8 @@ class ScoreStage:
         for tp in assigned:
             if tp.topic == self.settings.events_topic and tp.partition not in self.held:
                 # a batch from before the rebalance, finished after the partition was
-                # revoked, may have left state for it: the rebuild replaces it (kept, it
-                # stopped the rebuild, and the labels of the events before the commit
-                # came as unknown: 650-1,600 of 20,000 in the broker-restart fault)
+                # revoked, may have left state for it: the rebuild replaces it (kept, that
+                # state stopped the rebuild, and labels of earlier events came as unknown)
                 self.joiner.forget([tp.partition])
                 self.joiner.paused.add(tp.partition)
                 self.held.add(tp.partition)
