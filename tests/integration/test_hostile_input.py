@@ -168,9 +168,11 @@ class Book:
         self.letters.close()
 
 
-def send(settings: Settings, records: list[tuple[str, Sent]]) -> None:
+def send(
+    settings: Settings, records: list[tuple[str, Sent]], max_request_size: int = 4 * LIMIT
+) -> None:
     """One producer for both topics, in the given order; wait until the broker has all."""
-    producer = clients.producer(settings, linger_ms=5, max_request_size=4 * LIMIT)
+    producer = clients.producer(settings, linger_ms=5, max_request_size=max_request_size)
     try:
         for topic, one in records:
             producer.send(topic, key=one.key, value=one.value)
@@ -318,13 +320,7 @@ def test_outputs_larger_than_their_events_are_delivered(settings_factory, worker
     big_key = Sent(long_id.encode(), payload, "prediction", long_id)
     after = good_events("after", 20)
     records = [(settings.events_topic, one) for one in [binary, big_key, *after]]
-    producer = clients.producer(settings, max_request_size=kafka_default)
-    try:
-        for topic, one in records:
-            producer.send(topic, key=one.key, value=one.value)
-        producer.flush(timeout=60)
-    finally:
-        producer.close(timeout=10)
+    send(settings, records, max_request_size=kafka_default)
     for _, one in records:
         book.expect_event(one)
     book.wait(worker, ROUND_TIMEOUT)
