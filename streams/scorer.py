@@ -114,7 +114,14 @@ class OnlineView:
             [str(self.n_learned).encode()] * n,
             [orjson.dumps(self.snapshot)] * n,
         ]  # fmt: skip
-        return json_objects(("prediction", "proba", "n_learned", "snapshot"), columns)
+        texts = json_objects(("prediction", "proba", "n_learned", "snapshot"), columns)
+        finite = np.isfinite(proba).all(axis=1)
+        if not finite.all():
+            # A value the batch model took but the online one cannot (|x| near 1e308 makes
+            # its logit inf - inf): that row's online view is null, its prediction still goes.
+            for i in np.flatnonzero(~finite).tolist():
+                texts[i] = b"null"
+        return texts
 
 
 class Rejected(Exception):

@@ -10,7 +10,7 @@ import pytest
 from streamscore.models.features import rows_to_frame, validate_row
 from streamscore.streams.records import original_bytes
 from streamscore.streams.scorer import RawEvent, Scorer
-from tests.model_data import events, train_model
+from tests.model_data import events, frame, train_model
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +119,23 @@ def test_swap_takes_effect_from_the_next_batch(model):
     second = scorer.score([raw(GOOD)])
     assert orjson.loads(flat(first.predictions)[0][1])["version"] == model.version
     assert orjson.loads(flat(second.predictions)[0][1])["version"] == newer.version
+
+
+def test_a_row_the_online_model_cannot_score_gets_online_null_and_still_a_prediction(model):
+    from streamscore.models.online import default_online_model
+    from streamscore.streams.scorer import OnlineView
+
+    online = default_online_model(model.schema, list(model.classes))
+    for row in frame(200).to_dict("records"):
+        online.learn_one(validate_row(row, model.schema), row["label"])
+    scorer = Scorer(model)
+    scorer.online = OnlineView(online, 200, "abc")
+    # finite, so valid; the online logit is +inf + -inf (River's predict_proba_one: NaN too)
+    huge = {**GOOD, "x1": 1.79e308, "x2": -1.79e308}
+    out = scorer.score([raw(GOOD, key=b"good", offset=1), raw(huge, key=b"huge", offset=2)])
+    assert not flat(out.dead_letters)  # the batch model (trees) scores it
+    got = {k.decode(): orjson.loads(v) for k, v in flat(out.predictions)}
+    assert got["huge"]["online"] is None
+    assert all(math.isfinite(p) for p in got["huge"]["proba"].values())
+    assert got["good"]["online"]["n_learned"] == 200
+    assert all(math.isfinite(p) for p in got["good"]["online"]["proba"].values())
