@@ -50,6 +50,7 @@ class RecordBatch:
 
     records: dict[TP, list[Any]]
     generation: int
+    parts: int = 1  # fetches merged into it (:func:`take_waiting`)
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -169,12 +170,14 @@ class BatchConsumer(faust_aiokafka.Consumer):
 
     def mark_processed(self, offsets: Mapping[TP, int], events: int = 0) -> None:
         """These offsets (the last processed per partition) may be committed."""
+        self._n_acked += events
+        if not offsets:
+            return
         assignment = self.assignment()
         for tp, offset in offsets.items():
             if tp in assignment and offset > self._done.get(tp, -1):
                 self._done[tp] = offset
                 self._acked[tp]  # noqa: B018 - a key here makes Faust consider the tp
-        self._n_acked += events
 
     def _new_offset(self, tp: TP) -> int | None:
         done = self._done.pop(tp, None)
@@ -246,17 +249,54 @@ def take(app: AppT, batch: RecordBatch) -> bool:
     return True
 
 
+def take_waiting(app: AppT, stream: Any, first: RecordBatch, limit: int) -> RecordBatch | None:
+    """Start work on ``first`` and on the batches already waiting behind it on the agent's
+    ``stream``, merged into one of at most ``limit`` records (more wait for the next
+    call); None if a rebalance made them all stale.
+
+    Why: every batch pays a fixed cost (a model call, a round trip to the broker for its
+    outputs: ~4-5 ms on the 2-core test machine). At 1,000 events/s a fetch returns ~5
+    events, and the consumer queues the next fetches while one is processed; handled
+    one by one, the agent was busy 95 % of the time with 5-event batches and an event
+    waited ~30 ms (p50) in that queue. Merged, a batch holds what arrived while the
+    previous one was processed, so the fixed cost is paid once per round, not per fetch.
+    """
+    taken = [first] if take(app, first) else []
+    size = first.size if taken else 0
+    queue = stream.channel.queue  # the agent's own subscription to the batch channel
+    while size < limit and not queue.empty():
+        waiting = queue.get_nowait()
+        if take(app, waiting):
+            taken.append(waiting)
+            size += waiting.size
+    if len(taken) <= 1:
+        return taken[0] if taken else None
+    merged: dict[TP, list[Any]] = {}
+    for batch in taken:  # in fetch order, so each partition's records stay in offset order
+        for tp, records in batch.records.items():
+            merged.setdefault(tp, []).extend(records)
+    return RecordBatch(merged, taken[-1].generation, parts=len(taken))
+
+
 def ack(app: AppT, batch: RecordBatch, offsets: Mapping[TP, int] | None = None) -> None:
     """Done with ``batch``: its outputs are delivered. ``offsets`` (default: all of the
     batch) may be committed; pass ``{}`` to commit nothing now (see :func:`commit`)."""
     consumer = _consumer(app)
-    consumer.batch_done()
+    for _ in range(batch.parts):
+        consumer.batch_done()
+    if batch.generation != app.consumer_generation_id:
+        # A rebalance came while it was processed: its outputs are out, but its offsets
+        # must not move past what the new assignment started from (the label memory is
+        # rebuilt up to the commit); its records are fetched and scored again.
+        offsets = {}
     consumer.mark_processed(batch.last_offsets() if offsets is None else offsets, batch.size)
 
 
 def release(app: AppT, batch: RecordBatch) -> None:
     """Give up on ``batch`` without committing it: it is fetched again after a restart."""
-    _consumer(app).batch_done()
+    consumer = _consumer(app)
+    for _ in range(batch.parts):
+        consumer.batch_done()
 
 
 def commit(app: AppT, offsets: Mapping[TP, int]) -> None:

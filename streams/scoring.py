@@ -53,6 +53,7 @@ class ScoreStage:
             settings.drift_window, settings.partitions, settings.drift_window_seconds
         )
         self.positions: dict[int, int] = {}  # events partition -> last offset processed
+        self.held: set[int] = set()  # events partitions whose label memory is (being) rebuilt
         self._references: dict[tuple[str, str], DriftReference] = {}
         self.lock = asyncio.Lock()  # one batch, or one drain of waiting labels, at a time
 
@@ -160,8 +161,13 @@ class ScoreStage:
         if self.joiner is None:
             return
         for tp in assigned:
-            if tp.topic == self.settings.events_topic and tp.partition not in self.joiner.memories:
+            if tp.topic == self.settings.events_topic and tp.partition not in self.held:
+                # a batch from before the rebalance, finished after the partition was
+                # revoked, may have left state for it: the rebuild replaces it (kept, that
+                # state stopped the rebuild, and labels of earlier events came as unknown)
+                self.joiner.forget([tp.partition])
                 self.joiner.paused.add(tp.partition)
+                self.held.add(tp.partition)
                 asyncio.ensure_future(self._rebuild(tp.partition))
 
     async def _rebuild(self, partition: int) -> None:
@@ -190,6 +196,7 @@ class ScoreStage:
 
     def forget(self, revoked: set[TP]) -> None:
         partitions = [tp.partition for tp in revoked if tp.topic == self.settings.events_topic]
+        self.held.difference_update(partitions)
         self.windows.forget(partitions)  # flushed before the hand-over
         for p in partitions:
             self.positions.pop(p, None)
@@ -209,8 +216,9 @@ def install(
 
     @app.agent(channel, name="score_events")
     async def score_events(batches: Any) -> None:
-        async for batch in batches:
-            if not batching.take(app, batch):
+        async for first in batches:
+            batch = batching.take_waiting(app, batches, first, settings.batch_size)
+            if batch is None:
                 continue
             started = time.perf_counter()
             try:
