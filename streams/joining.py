@@ -3,10 +3,16 @@
 Labels are keyed by the event id, so a label and its event sit in the same
 partition number of ``labels`` and ``events`` and the same worker holds both.
 Per partition, labels are handled strictly in offset order (the learner learns
-each labels offset once, so it must see them in order), and a label waits while
-its partition's events are behind it: until an event with a record time at or
-after the label's has been scored, or the events partition is read to its end.
-A waiting label is not acknowledged, so a crash re-reads it.
+each labels offset once, so it must see them in order). A label whose event is
+remembered is joined at once. One whose event is not waits, because Kafka keeps
+no order across topics: a producer retrying after a broker restart can deliver a
+label before its event (measured: ~1,600 of 20,000 labels counted unknown after a
+broker kill -9 while the events partition was read to its end). It is counted
+unknown only once its event cannot still come: when the partition's events have
+reached ``grace`` past the label's record time (stream time, as Kafka Streams
+closes a join window), or when the events partition is read to its end and the
+label has waited ``grace`` of wall-clock time since this worker read it (a quiet
+stream). A waiting label is not acknowledged, so a crash re-reads it.
 
 Each label becomes one of (plain JSON on the examples topic, key = id)::
 
@@ -38,11 +44,12 @@ from streamscore.streams.scorer import Record, Scored
 class Joiner:
     """Feature memories and waiting labels of the partitions this worker holds."""
 
-    def __init__(self, ttl_ms: float, capacity: int) -> None:
+    def __init__(self, ttl_ms: float, capacity: int, grace_ms: float = 10_000) -> None:
         self.ttl_ms = ttl_ms
         self.capacity = capacity
+        self.grace_ms = grace_ms
         self.memories: dict[int, FeatureMemory] = {}
-        self.waiting: dict[int, deque[Record]] = {}
+        self.waiting: dict[int, deque[tuple[Record, int]]] = {}  # (label, when it was read)
         self.events_time: dict[int, int] = {}  # newest events record time scored, per partition
         self.paused: set[int] = set()  # partitions whose memory is being rebuilt
         # labels handled by outcome (joined, unknown, expired, duplicate, dead_letter),
@@ -101,7 +108,7 @@ class Joiner:
         examples as ``(key, value)``, dead letters as ``(partition, key, value)``, and per
         labels partition the highest offset now fully handled."""
         for label in labels:
-            self.waiting.setdefault(label.partition, deque()).append(label)
+            self.waiting.setdefault(label.partition, deque()).append((label, now_ms))
         examples: list[tuple[bytes, bytes]] = []
         letters: list[tuple[int, bytes | None, bytes]] = []
         done: dict[int, int] = {}
@@ -111,9 +118,13 @@ class Joiner:
                 continue
             memory = self.memory(p)
             while queue:
-                label = queue[0]
-                if self.events_time.get(p, -1) < label.timestamp and not caught_up(p):
-                    break  # its event may not be scored yet
+                label, read_at = queue[0]
+                if _event_id(label) not in memory:
+                    newest = self.events_time.get(p, -1)
+                    if newest < label.timestamp + self.grace_ms and not (
+                        now_ms - read_at >= self.grace_ms and caught_up(p)
+                    ):
+                        break  # its event may still come
                 queue.popleft()
                 done[p] = label.offset
                 example = _example(label, memory, keys, now_ms)
@@ -146,6 +157,14 @@ class Joiner:
 
     def waiting_count(self) -> int:
         return sum(len(q) for q in self.waiting.values())
+
+
+def _event_id(label: Record) -> str | None:
+    """The id a label is keyed by (None if its key is missing or not UTF-8)."""
+    try:
+        return label.key.decode() if label.key is not None else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _letter(label: Record, reason: str) -> bytes:

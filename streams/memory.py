@@ -78,6 +78,9 @@ class FeatureMemory:
     def __len__(self) -> int:
         return len(self._index)
 
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._index
+
     def remember(
         self,
         ids: list[str],

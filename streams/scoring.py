@@ -48,7 +48,11 @@ class ScoreStage:
     ) -> None:
         self.app, self.settings, self.scorer, self.metrics = app, settings, scorer, metrics
         learning = settings.online_model != "off"
-        self.joiner = Joiner(settings.label_ttl * 1000, settings.label_memory) if learning else None
+        self.joiner = (
+            Joiner(settings.label_ttl * 1000, settings.label_memory, settings.label_grace * 1000)
+            if learning
+            else None
+        )
         self.windows = DriftWindows(
             settings.drift_window, settings.partitions, settings.drift_window_seconds
         )

@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         description="Seconds (event time) a scored event's features wait for its label; "
         "a later label is counted as expired, not learned.",
     )
+    label_grace: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds a label whose event has not been scored waits for it before it "
+        "counts as unknown: until the events partition is this far past the label's record "
+        "time, or, when that partition is read to its end, this long since the label was read "
+        "(Kafka keeps no order across topics: a retrying producer can deliver a label first).",
+    )
     label_memory: int = Field(
         2_000_000,
         ge=1000,
