@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--batches", action="store_true",
+                        help="also print the worker's batches so far: count, mean size, mean ms")
     args = parser.parse_args()
     settings = get_settings()
     for variant in args.variants:
@@ -60,9 +62,22 @@ def main() -> None:
                     print(variant, _raw_latency(run, args.rate, args.seconds, trial), flush=True)
                 else:
                     print(variant, bench._latency(run, args.rate, args.seconds, trial), flush=True)
+                    if args.batches:
+                        print(variant, _batches(run.web_port), flush=True)
         finally:
             bench._stop(proc)
             delete_topics_with_prefix(run, run.app_id)
+
+
+def _batches(port: int) -> dict:
+    """The worker's batch metrics so far (``streamscore_batch_size``, ``_batch_seconds``)."""
+    from streamscore.cli.processes import worker_metric
+
+    n = worker_metric(port, "streamscore_batch_size_count") or 0
+    size = worker_metric(port, "streamscore_batch_size_sum") or 0
+    seconds = worker_metric(port, "streamscore_batch_seconds_sum") or 0
+    return {"batches": int(n), "mean_size": round(size / n, 1) if n else None,
+            "mean_ms": round(1000 * seconds / n, 2) if n else None}  # fmt: skip
 
 
 def _raw_latency(run, rate: float, seconds: float, trial: int) -> dict:
