@@ -34,8 +34,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--batches", action="store_true",
-                        help="also print the worker's batches so far: count, mean size, mean ms")
+    parser.add_argument(
+        "--batches",
+        action="store_true",
+        help="also print the worker's batches so far: count, mean size, mean ms",
+    )
     args = parser.parse_args()
     settings = get_settings()
     for variant in args.variants:
