@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -49,7 +49,8 @@ class Joiner:
         self.capacity = capacity
         self.grace_ms = grace_ms
         self.memories: dict[int, FeatureMemory] = {}
-        self.waiting: dict[int, deque[tuple[Record, int]]] = {}  # (label, when it was read)
+        # per partition: (label, when it was read, what it says or why it cannot be read)
+        self.waiting: dict[int, deque[tuple[Record, int, Read | str]]] = {}
         self.events_time: dict[int, int] = {}  # newest events record time scored, per partition
         self.paused: set[int] = set()  # partitions whose memory is being rebuilt
         # labels handled by outcome (joined, unknown, expired, duplicate, dead_letter),
@@ -108,7 +109,7 @@ class Joiner:
         examples as ``(key, value)``, dead letters as ``(partition, key, value)``, and per
         labels partition the highest offset now fully handled."""
         for label in labels:
-            self.waiting.setdefault(label.partition, deque()).append((label, now_ms))
+            self.waiting.setdefault(label.partition, deque()).append((label, now_ms, _read(label)))
         examples: list[tuple[bytes, bytes]] = []
         letters: list[tuple[int, bytes | None, bytes]] = []
         done: dict[int, int] = {}
@@ -118,8 +119,8 @@ class Joiner:
                 continue
             memory = self.memory(p)
             while queue:
-                label, read_at = queue[0]
-                if _event_id(label) not in memory:
+                label, read_at, read = queue[0]
+                if not isinstance(read, str) and read.event_id not in memory:
                     newest = self.events_time.get(p, -1)
                     if newest < label.timestamp + self.grace_ms and not (
                         now_ms - read_at >= self.grace_ms and caught_up(p)
@@ -127,11 +128,11 @@ class Joiner:
                         break  # its event may still come
                 queue.popleft()
                 done[p] = label.offset
-                example = _example(label, memory, keys, now_ms)
-                if isinstance(example, str):
-                    letters.append((p, label.key, _letter(label, example)))
+                if isinstance(read, str):  # unreadable: no event to wait for, a dead letter
+                    letters.append((p, label.key, _letter(label, read)))
                     outcome = "dead_letter"
                 else:
+                    example = _example(label, read, memory, keys, now_ms)
                     examples.append((label.key or b"", orjson.dumps(example)))
                     outcome = example.get("dropped", "joined")
                 self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -159,14 +160,6 @@ class Joiner:
         return sum(len(q) for q in self.waiting.values())
 
 
-def _event_id(label: Record) -> str | None:
-    """The id a label is keyed by (None if its key is missing or not UTF-8)."""
-    try:
-        return label.key.decode() if label.key is not None else None
-    except UnicodeDecodeError:
-        return None
-
-
 def _letter(label: Record, reason: str) -> bytes:
     return dead_letter(
         label.value, key=label.key, error=reason, stage="label",
@@ -174,10 +167,16 @@ def _letter(label: Record, reason: str) -> bytes:
     )  # fmt: skip
 
 
-def _example(
-    label: Record, memory: FeatureMemory, keys: list[str], now_ms: int
-) -> dict[str, Any] | str:
-    """The examples record of one label, or the reason it cannot be read."""
+class Read(NamedTuple):
+    """What a readable label says."""
+
+    event_id: str
+    y: Any
+    label_ts: int
+
+
+def _read(label: Record) -> Read | str:
+    """What ``label`` says, or the reason it cannot be read (its dead letter's)."""
     try:
         body = orjson.loads(label.value) if label.value is not None else None
     except orjson.JSONDecodeError as exc:
@@ -193,18 +192,26 @@ def _example(
         return "a label needs its event id as the key (or an id field)"
     except ValueError as exc:
         return str(exc)
-    status, remembered = memory.take(event_id, now_ms)
+    return Read(event_id, body["label"], label_ts)
+
+
+def _example(
+    label: Record, read: Read, memory: FeatureMemory, keys: list[str], now_ms: int
+) -> dict[str, Any]:
+    """The examples record of one readable label."""
+    status, remembered = memory.take(read.event_id, now_ms)
     source = [label.partition, label.offset]
     if remembered is None:
-        return {"id": event_id, "dropped": status, "label_ts": label_ts, "source": source}
+        return {"id": read.event_id, "dropped": status, "label_ts": read.label_ts,
+                "source": source}  # fmt: skip
     return {
-        "id": event_id,
+        "id": read.event_id,
         "x": remembered.x,
-        "y": body["label"],
+        "y": read.y,
         "proba": dict(zip(keys, remembered.proba, strict=True)),
         "version": remembered.version,
         "event_ts": remembered.event_ts,
-        "label_ts": label_ts,
+        "label_ts": read.label_ts,
         "delay_ms": label.timestamp - remembered.record_ts,
         "source": source,
     }

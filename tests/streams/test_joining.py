@@ -90,3 +90,13 @@ def test_labels_behind_a_waiting_one_wait_too_and_keep_their_order(model):
     examples, _, done = joiner.join([], lambda p: True, ["no", "yes"], T0 + 200 + GRACE)
     assert [orjson.loads(v)["id"] for _, v in examples if b'"id"' in v] == ["missing", "a"]
     assert outcomes(examples) == {"missing": "unknown", "a": "joined"} and done == {0: 1}
+
+
+def test_an_unreadable_label_is_a_dead_letter_without_waiting(model):
+    joiner = Joiner(ttl_ms=3_600_000, capacity=10_000, grace_ms=GRACE)
+    joiner.note_times({0: T0})
+    bad = RawEvent(b"x", b"not json", "labels", 0, 0, T0 + 100)
+    examples, letters, done = joiner.join([bad], lambda p: True, ["no", "yes"], T0 + 100)
+    assert outcomes(examples) == {} and done == {0: 0}
+    assert [(p, key) for p, key, _ in letters] == [(0, b"x")]
+    assert "not UTF-8 JSON" in orjson.loads(letters[0][2])["error"]
