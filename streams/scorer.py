@@ -103,7 +103,8 @@ class OnlineView:
 
     def texts(self, batch: FeatureBatch) -> list[bytes]:
         """The ``online`` field of each row of ``batch``, as JSON text."""
-        proba = self.model.predict_proba_many(batch.columns, len(batch))
+        with np.errstate(over="ignore", invalid="ignore"):  # handled below: online null
+            proba = self.model.predict_proba_many(batch.columns, len(batch))
         classes = self.model.classes
         labels = [orjson.dumps(c) for c in classes]
         n = len(batch)
@@ -211,7 +212,10 @@ class Scorer:
     ) -> None:
         failed: set[int] = set()
         try:
-            proba = model.predict_proba_batch(batch)
+            # a value near 1e308 can overflow a linear model to inf or NaN: such rows
+            # are dead letters (below), so numpy's warning would only be noise in the log
+            with np.errstate(over="ignore", invalid="ignore"):
+                proba = model.predict_proba_batch(batch)
         except Exception:
             # One row the model cannot take must not cost the batch: score row by row.
             rows = []
