@@ -76,6 +76,11 @@ class LearnStage:
         self.recent: deque[tuple[dict, Any, int]] = deque(maxlen=RETRAIN_WINDOW)
         self.since_retrain = RETRAIN_WINDOW  # examples seen since the last retraining
         self.retraining: asyncio.Task | None = None
+        # the online model won while a retraining ran: when it ends, the next one starts
+        # (on a fast stream every later win can come during the first retraining, and a
+        # win skipped then was lost: the test saw one retraining, on data from before
+        # the change, and none after it)
+        self.won_meanwhile = False
 
     def _fresh(self, model: LoadedModel) -> Learner:
         # performance records go out with each snapshot (see _snapshot), never between:
@@ -185,9 +190,14 @@ class LearnStage:
         self.since_snapshot, self.snapshot_at = 0, time.monotonic()
 
     def _maybe_retrain(self, model: LoadedModel) -> None:
-        busy = self.retraining is not None and not self.retraining.done()
-        if busy or self.since_retrain < RETRAIN_WINDOW or len(self.recent) < RETRAIN_WINDOW:
+        running = self.retraining
+        busy = running is not None and not running.done() and running is not asyncio.current_task()
+        if busy:
+            self.won_meanwhile = True
             return
+        if self.since_retrain < RETRAIN_WINDOW or len(self.recent) < RETRAIN_WINDOW:
+            return
+        self.won_meanwhile = False
         self.since_retrain = 0
         window = list(self.recent)
         self.retraining = asyncio.ensure_future(self._retrain(model, window))
@@ -220,6 +230,8 @@ class LearnStage:
         await self._send([_retrain_record(
             state, decision, model.version, span, candidate=candidate, reason=decision.reason,
         )], model)  # fmt: skip
+        if not decision.promote and self.won_meanwhile:
+            self._maybe_retrain(model)  # on the newest window, if enough came since
 
 
 def _retrain_record(
