@@ -69,6 +69,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     create_topics(settings)
     registry = Registry(settings.registry_path)
     model, offsets = initial_model(settings, registry, name)
+    model.prepare()
     metrics = WorkerMetrics()
     metrics.set_model(model.name, model.version)
     scorer = Scorer(model, max_event_bytes=settings.max_event_bytes)
@@ -88,7 +89,7 @@ def build_worker(settings: Settings, model_name: str | None = None) -> faust.App
     def swap_in(value: bytes) -> None:
         try:
             name_, version = model_updates.install_update(registry, value)
-            new_model = registry.load(name_, version)
+            new_model = registry.load(name_, version).prepare()
         except StreamscoreError as exc:
             # A bad update must not stop scoring: keep the running version, say why.
             log.error(
