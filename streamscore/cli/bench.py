@@ -306,6 +306,12 @@ def _paced(settings: Settings, rate: float, seconds: float, prefix: str, seed: i
         plan.append((i / rate + 1.0, settings.labels_topic, key, label))
     plan.sort(key=lambda item: item[0])
     producer = clients.producer(settings, acks="all", linger_ms=1)
+    # Connected and the topics' metadata fetched before the clock starts: kafka-python
+    # fetches them on the first send to each topic, which held that send and the ones
+    # behind it 50-100 ms (the events at the start and the first labels, 1 s later,
+    # were the p99 of a 10 s trial, a producer's start-up and not the pipeline).
+    for topic in (settings.events_topic, settings.labels_topic):
+        producer.partitions_for(topic)
     start = time.time()
     for at, topic, key, value in plan:
         due = start + at
