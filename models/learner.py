@@ -60,6 +60,7 @@ from streamscore.models import snapshot
 from streamscore.models.challenger import PairedWindow
 from streamscore.models.delay import DelayHistogram
 from streamscore.models.detectors import ErrorDetectors
+from streamscore.models.offsets import SeenOffsets
 from streamscore.models.online import OnlineModel, default_online_model
 from streamscore.models.performance import Prequential
 from streamscore.models.reports import challenger_record, detection_record, label_records
@@ -101,7 +102,7 @@ class Learner:
         self.keys = [str(c) for c in self.model.classes]
         self.n_learned = 0
         self.examples_offset: int | None = None
-        self.labels_offsets: dict[int, int] = {}
+        self.labels_seen = SeenOffsets()  # labels offsets taken (learned or counted)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.since_report = 0
         self.perf = Prequential(len(self.keys), window)
@@ -144,17 +145,15 @@ class Learner:
         if reason is None:
             return False
         partition, label_offset = (int(v) for v in example["source"])
-        if label_offset <= self.labels_offsets.get(partition, -1):
-            self.counters["duplicates"] += 1
+        if self.labels_seen.add(partition, label_offset):
+            self.counters[DROPPED.get(reason, "invalid")] += 1
         else:
-            self.labels_offsets[partition] = label_offset
-            key = DROPPED.get(reason, "invalid")
-            self.counters[key] += 1
+            self.counters["duplicates"] += 1
         return True
 
     def _parse(self, example: Mapping) -> tuple | None:
         partition, label_offset = (int(v) for v in example["source"])
-        if label_offset <= self.labels_offsets.get(partition, -1):
+        if self.labels_seen.seen(partition, label_offset):
             return None
         k = self.model.class_index(example["y"])
         if k is None:
@@ -179,7 +178,7 @@ class Learner:
     def _learn_one(self, offset, partition, label_offset, k, x, batch, event_ts, delay):
         online = tuple(self.model.predict_proba_one(x))  # test ...
         self.model.learn_one(x, self.model.classes[k])  # ... then train
-        self.labels_offsets[partition] = label_offset
+        self.labels_seen.add(partition, label_offset)
         self.n_learned += 1
         self.perf.update(k, batch, online, offset, event_ts)
         if delay is not None:
@@ -214,6 +213,11 @@ class Learner:
             challenger_record(self.challenger.test(), windows["rolling"]),
         ]
 
+    @property
+    def labels_offsets(self) -> dict[int, int]:
+        """The highest labels offset taken, per labels partition."""
+        return self.labels_seen.tops()
+
     # --- snapshots --------------------------------------------------------------
     def header(self) -> dict:
         """What a snapshot says in plain JSON (readable without unpickling)."""
@@ -226,6 +230,7 @@ class Learner:
             "n_learned": self.n_learned,
             "examples_offset": self.examples_offset,
             "labels_offsets": {str(p): o for p, o in self.labels_offsets.items()},
+            "labels_seen": self.labels_seen.state(),
             "counters": self.counters,
         }
 
@@ -256,7 +261,12 @@ class Learner:
             learner.model = _model(header, parts)
             learner.n_learned = header["n_learned"]
             learner.examples_offset = header["examples_offset"]
-            learner.labels_offsets = {int(p): o for p, o in header["labels_offsets"].items()}
+            tops = {int(p): o for p, o in header["labels_offsets"].items()}
+            learner.labels_seen = (
+                SeenOffsets.from_state(header["labels_seen"])
+                if "labels_seen" in header
+                else SeenOffsets.up_to(tops)  # a snapshot of an earlier version
+            )
             learner.counters = {**learner.counters, **header["counters"]}
             learner.perf = Prequential.from_state(state["perf"])
             learner.detectors = ErrorDetectors.from_state(state["detectors"])
