@@ -84,10 +84,14 @@ class ScoreStage:
         async with self.lock:
             return self._process(batch)
 
-    async def settled(self) -> None:
-        """Wait until the batches handed to :meth:`finish` so far are done."""
-        if self.in_flight:
-            await asyncio.wait([self.in_flight[-1]])
+    async def settled(self) -> bool:
+        """Wait until the batches handed to :meth:`finish` so far are done; False if one
+        of them was not delivered (the worker is stopping)."""
+        if not self.in_flight:
+            return True
+        last = self.in_flight[-1]  # done only after every batch before it
+        await asyncio.wait([last])
+        return not last.cancelled() and last.exception() is None and bool(last.result())
 
     async def finish(
         self,
@@ -147,8 +151,8 @@ class ScoreStage:
             self._count_labels()
             await delivery.for_app(self.app, s.partitions).send(_plain(outputs))
             # the labels of batches still on their way may come before these offsets
-            await self.settled()
-            batching.commit(self.app, {TP(s.labels_topic, p): o for p, o in joined.items()})
+            if await self.settled():
+                batching.commit(self.app, {TP(s.labels_topic, p): o for p, o in joined.items()})
 
     def _process(
         self, batch: batching.RecordBatch
