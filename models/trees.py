@@ -37,7 +37,6 @@ class Forest:
         )
 
         self._predict = _predict_from_raw_data
-        self._model = model
         self._n_features = int(model.n_features_in_)
         self._width = int(model.n_trees_per_iteration_)
         self._baseline = model._baseline_prediction

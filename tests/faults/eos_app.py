@@ -51,20 +51,14 @@ app = faust.App(
     broker_heartbeat_interval=1.0,
 )
 
-source = app.topic(
-    os.environ.get("EOS_IN", "eos-in"),
-    key_type=bytes,
-    key_serializer="raw",
-    value_serializer="json",
-    partitions=PARTITIONS,
-)
-sink = app.topic(
-    os.environ.get("EOS_OUT", "eos-out"),
-    key_type=bytes,
-    key_serializer="raw",
-    value_serializer="json",
-    partitions=PARTITIONS,
-)
+
+def _topic(name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, key_serializer="raw", value_serializer="json",
+                     partitions=PARTITIONS)  # fmt: skip
+
+
+source = _topic(os.environ.get("EOS_IN", "eos-in"))
+sink = _topic(os.environ.get("EOS_OUT", "eos-out"))
 
 
 @app.agent(source)
