@@ -15,7 +15,10 @@ like a client-library histogram (``_bucket``, ``_sum``, ``_count``).
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -68,6 +71,56 @@ class BatchHistogram(Collector):
         yield family
 
 
+class GcPauses(Collector):
+    """How long each cyclic garbage collection held the process, by generation.
+
+    Fed from ``gc.callbacks`` (:meth:`watch`), which run inside the collector on any
+    thread: the callback only adds to plain lists (no lock, which an allocation inside
+    a client-library ``observe`` could ask for while the same thread holds it).
+    """
+
+    name = "streamscore_gc_pause_seconds"
+
+    def __init__(self, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
+        self.bounds = list(buckets)
+        self.counts = [[0] * (len(self.bounds) + 1) for _ in range(3)]
+        self.sums = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def watch(self) -> None:
+        if self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
+
+    def unwatch(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        seconds = time.perf_counter() - self._started
+        generation = min(int(info.get("generation", 0)), 2)
+        self.counts[generation][bisect_left(self.bounds, seconds)] += 1
+        self.sums[generation] += seconds
+
+    def describe(self) -> Iterator[HistogramMetricFamily]:
+        yield HistogramMetricFamily(self.name, self._help(), labels=["generation"])
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self.name, self._help(), labels=["generation"])
+        for generation in range(3):
+            cumulative = np.cumsum(self.counts[generation]).tolist()
+            buckets = [(_le(b), float(c)) for b, c in zip(self.bounds, cumulative, strict=False)]
+            buckets.append(("+Inf", float(cumulative[-1])))
+            family.add_metric([str(generation)], buckets, round(self.sums[generation], 9))
+        yield family
+
+    @staticmethod
+    def _help() -> str:
+        return "Time the process was held by each cyclic garbage collection, by generation."
+
+
 def _le(bound: float) -> str:
     return repr(float(bound))
 
@@ -86,6 +139,8 @@ class WorkerMetrics:
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
         GCCollector(registry=r)
+        self.gc_pauses = GcPauses()  # counts once watch() is called (the worker does)
+        r.register(self.gc_pauses)
         self.events_in = Counter(
             "streamscore_events_in", "Events read from the events topic.", registry=r
         )

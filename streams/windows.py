@@ -18,13 +18,20 @@ A partition's window is sent to the merger (as a *partial*: the counts of
 moves on to a later window (``done``), and, while it stays open, every
 ``flush_seconds`` of wall-clock time (so a quiet stream's last window still closes).
 Partials add up exactly at the merger. Pure: no Kafka.
+
+Rows are counted in bulk: a batch's rows for a partition's open window wait (as
+column slices) until :data:`PENDING_ROWS` have come, the window closes, or a partial is
+due. Counting costs a fixed ~60 µs per feature and batch (a sort and two searches per
+feature, then a merge): at 1,000 events/s a fetch holds 5-8 events, and counting each
+batch as it came took a third of the scoring agent's time (py-spy, 74 of 224 samples);
+the counts are the same, since counts of any split of the rows add up exactly.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -34,6 +41,17 @@ from streamscore.models.reference import score_of
 from streamscore.streams.scorer import Scored
 
 FLUSH_SECONDS = 1.0
+PENDING_ROWS = 1000  # rows a window keeps uncounted at most (see the module's docstring)
+
+
+@dataclass
+class _Rows:
+    """Rows of a batch that belong to one window, not yet counted."""
+
+    columns: dict[str, np.ndarray]
+    scores: np.ndarray
+    event_ts: np.ndarray
+    offsets: np.ndarray
 
 
 @dataclass
@@ -42,6 +60,27 @@ class _Open:
     reference: DriftReference
     counts: WindowCounts
     flushed_at: float
+    pending: list[_Rows] = field(default_factory=list)
+    pending_rows: int = 0
+
+    def settle(self, partition: int) -> WindowCounts:
+        """Count the pending rows into the window; return its counts."""
+        if self.pending:
+            rows, self.pending, self.pending_rows = self.pending, [], 0
+            first = rows[0] if len(rows) == 1 else None
+            columns = first.columns if first else {
+                name: np.concatenate([r.columns[name] for r in rows]) for name in rows[0].columns
+            }  # fmt: skip
+            counts = count(
+                self.reference,
+                columns,
+                first.scores if first else np.concatenate([r.scores for r in rows]),
+                event_ts=first.event_ts if first else np.concatenate([r.event_ts for r in rows]),
+                partitions=partition,
+                offsets=first.offsets if first else np.concatenate([r.offsets for r in rows]),
+            )
+            self.counts = self.counts.merge(counts) if self.counts.n else counts
+        return self.counts
 
 
 class DriftWindows:
@@ -78,26 +117,36 @@ class DriftWindows:
                 part_keys = np.maximum(part_keys, current.key)  # never back to a closed window
             for key in np.unique(part_keys).tolist():
                 chosen = rows[part_keys == key]
-                counts = count(
-                    reference,
+                pending = _Rows(
                     {name: column[chosen] for name, column in scored.features.columns.items()},
                     score_of(scored.proba[chosen]),
-                    event_ts=scored.event_ts[chosen],
-                    partitions=p,
-                    offsets=scored.offsets[chosen],
+                    scored.event_ts[chosen],
+                    scored.offsets[chosen],
                 )
-                out += self._into(p, key, reference, counts)
+                out += self._into(p, key, reference, pending)
         return out
 
     def _into(
-        self, p: int, key: int, reference: DriftReference, counts: WindowCounts
+        self, p: int, key: int, reference: DriftReference, rows: _Rows
     ) -> list[tuple[bytes, bytes]]:
         current = self.open.get(p)
-        if current is not None and current.key == key and current.counts.version == counts.version:
-            current.counts = current.counts.merge(counts)
-            return []
-        out = [] if current is None else [self._partial(p, current, done=True)]
-        self.open[p] = _Open(key, reference, counts, self.clock())
+        out: list[tuple[bytes, bytes]] = []
+        if (
+            current is None
+            or current.key != key
+            or (
+                (current.reference.model, current.reference.version)
+                != (reference.model, reference.version)
+            )
+        ):
+            if current is not None:
+                out.append(self._partial(p, current, done=True))
+            current = _Open(key, reference, WindowCounts.empty(reference), self.clock())
+            self.open[p] = current
+        current.pending.append(rows)
+        current.pending_rows += len(rows.scores)
+        if current.pending_rows >= PENDING_ROWS:
+            current.settle(p)
         return out
 
     def flush(self, force: bool = False) -> list[tuple[bytes, bytes]]:
@@ -105,7 +154,8 @@ class DriftWindows:
         now = self.clock()
         out = []
         for p, current in self.open.items():
-            if current.counts.n and (force or now - current.flushed_at >= self.flush_seconds):
+            due = force or now - current.flushed_at >= self.flush_seconds
+            if due and current.settle(p).n:
                 out.append(self._partial(p, current, done=False))
                 current.counts = WindowCounts.empty(current.reference)
                 current.flushed_at = now
@@ -116,12 +166,12 @@ class DriftWindows:
         out = []
         for p in partitions:
             current = self.open.pop(p, None)
-            if current is not None and current.counts.n:
+            if current is not None and current.settle(p).n:
                 out.append(self._partial(p, current, done=False))
         return out
 
     def _partial(self, p: int, current: _Open, done: bool) -> tuple[bytes, bytes]:
-        counts = current.counts
+        counts = current.settle(p)
         value = {
             "model": counts.model,
             "version": counts.version,
