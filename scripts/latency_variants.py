@@ -35,6 +35,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument(
+        "--per-second",
+        action="store_true",
+        help="also print each trial's p99 per second of due time (where a stall falls)",
+    )
+    parser.add_argument(
         "--batches",
         action="store_true",
         help="also print the worker's batches so far: count, mean size, mean ms",
@@ -63,6 +68,8 @@ def main() -> None:
             for trial in range(args.trials):
                 if variant == "raw":
                     print(variant, _raw_latency(run, args.rate, args.seconds, trial), flush=True)
+                elif args.per_second:
+                    print(variant, _per_second(run, args.rate, args.seconds, trial), flush=True)
                 else:
                     print(variant, bench._latency(run, args.rate, args.seconds, trial), flush=True)
                     if args.batches:
@@ -70,6 +77,26 @@ def main() -> None:
         finally:
             bench._stop(proc)
             delete_topics_with_prefix(run, run.app_id)
+
+
+def _per_second(run, rate: float, seconds: float, trial: int) -> dict:
+    """Like the bench's latency, plus the p99 of the events due in each second."""
+    start = end_offsets(run, run.predictions_topic)
+    prefix = f"lat{trial}-{int(rate)}"
+    n = bench._paced(run, rate, seconds, prefix, seed=100 + trial)
+    got = read_topic(run, run.predictions_topic, start, timeout=120,
+                     until=lambda r: len(r) >= n)  # fmt: skip
+    rows = sorted((r.value["event_ts"], r.timestamp_ms - r.value["event_ts"])
+                  for r in got if (r.key or "").startswith(prefix))  # fmt: skip
+    first = rows[0][0] if rows else 0
+    by_second: dict[int, list[int]] = {}
+    for due, latency in rows:
+        by_second.setdefault((due - first) // 1000, []).append(latency)
+    lat = sorted(latency for _, latency in rows)
+    return {"events": n, "answered": len(lat), "p50_ms": bench.percentile(lat, 50),
+            "p99_ms": bench.percentile(lat, 99), "max_ms": lat[-1] if lat else None,
+            "p99_ms_per_second": [bench.percentile(sorted(v), 99)
+                                  for _, v in sorted(by_second.items())]}  # fmt: skip
 
 
 def _batches(port: int) -> dict:
