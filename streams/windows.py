@@ -67,20 +67,20 @@ class _Open:
         """Count the pending rows into the window; return its counts."""
         if self.pending:
             rows, self.pending, self.pending_rows = self.pending, [], 0
-            first = rows[0] if len(rows) == 1 else None
-            columns = first.columns if first else {
-                name: np.concatenate([r.columns[name] for r in rows]) for name in rows[0].columns
-            }  # fmt: skip
             counts = count(
                 self.reference,
-                columns,
-                first.scores if first else np.concatenate([r.scores for r in rows]),
-                event_ts=first.event_ts if first else np.concatenate([r.event_ts for r in rows]),
+                {name: _joined([r.columns[name] for r in rows]) for name in rows[0].columns},
+                _joined([r.scores for r in rows]),
+                event_ts=_joined([r.event_ts for r in rows]),
                 partitions=partition,
-                offsets=first.offsets if first else np.concatenate([r.offsets for r in rows]),
+                offsets=_joined([r.offsets for r in rows]),
             )
             self.counts = self.counts.merge(counts) if self.counts.n else counts
         return self.counts
+
+
+def _joined(values: list[np.ndarray]) -> np.ndarray:
+    return values[0] if len(values) == 1 else np.concatenate(values)
 
 
 class DriftWindows:
