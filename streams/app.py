@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_batch_size=1024 * 1024,
         producer_max_request_size=4 * 1024 * 1024,
         broker_commit_every=max(settings.batch_size, 1000),
-        broker_commit_interval=1.0,
+        broker_commit_interval=settings.commit_interval,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )

@@ -15,7 +15,8 @@ Faust still owns everything else: group membership and co-partitioned assignment
 dropped, never acknowledged, and fetched again from the committed offset),
 offset commits (its commit timer and ``broker_commit_every``; :func:`ack` records
 the highest processed offset per partition, which ``_new_offset`` reports), and a
-clean stop (``wait_empty`` also waits for the batches an agent is working on).
+clean stop (``wait_empty`` also waits for the batches an agent is working on;
+before a rebalance revokes partitions, what was finished in them is committed).
 Other topics keep Faust's per-message path unchanged.
 
 The transport is registered as ``streamscore://`` through the ``faust.transports``
@@ -93,6 +94,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
         super().__post_init__()
         self._done: dict[TP, int] = {}  # routed partitions: highest offset processed
         self._inflight = 0  # batches an agent took and has not acknowledged
+        self._flushed = False  # a rebalance's revocation finished the batches in flight
 
     # --- delivery -------------------------------------------------------------
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - a loop
@@ -187,14 +189,34 @@ class BatchConsumer(faust_aiokafka.Consumer):
         return done + 1
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Commit what was finished before the partitions go.
+
+        Faust forgets the acknowledged offsets of revoked partitions *before* its own
+        commit of a rebalance (``Consumer.on_partitions_revoked`` pops ``_acked``, then
+        the app's handler waits for the streams and commits). With Kafka's eager
+        rebalancing every partition is revoked, also the ones this worker keeps: what it
+        had finished since the last timed commit was read again from the older commit and
+        scored twice (a whole worker's share of a test's events, by the timing of the
+        commit timer). So here the batches in flight finish, the flush hooks run and the
+        finished offsets are committed while the generation is still the old one."""
+        if not self.app.should_stop and self.assignment():
+            self.stop_flow()  # no new batch is taken; the app's handler stops it as well
+            await self._finish_inflight()
+            self._flushed = True  # the app's handler calls wait_empty next
+            for _ in range(3):  # a timed commit under way is waited for, not repeated
+                if not revoked & self._done.keys():
+                    break
+                await self.commit(revoked)
         for tp in revoked:
             self._done.pop(tp, None)
-        await super().on_partitions_revoked(revoked)
+        try:
+            await super().on_partitions_revoked(revoked)
+        finally:
+            self._flushed = False
 
-    async def wait_empty(self) -> None:
-        """Also wait (bounded) for batches an agent is still working on, and run the
-        flush hooks (a learner's last snapshot), so a clean stop or a rebalance commits
-        what was finished and nothing is processed twice."""
+    async def _finish_inflight(self) -> None:
+        """Wait (bounded) for batches an agent is still working on, then run the flush
+        hooks (open drift windows, a learner's last snapshot)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_EMPTY_TIMEOUT
         while self._inflight and loop.time() < deadline and not self.should_stop:
@@ -204,6 +226,13 @@ class BatchConsumer(faust_aiokafka.Consumer):
                 await asyncio.wait_for(hook(), timeout=WAIT_EMPTY_TIMEOUT)
             except Exception:  # noqa: BLE001 - a failed flush must not block the hand-over
                 self.log.exception("flush before commit failed")
+
+    async def wait_empty(self) -> None:
+        """Also wait (bounded) for batches an agent is still working on, and run the
+        flush hooks, so a clean stop or a rebalance commits what was finished and
+        nothing is processed twice."""
+        if not self._flushed:  # else on_partitions_revoked did it a moment ago
+            await self._finish_inflight()
         await super().wait_empty()
 
 

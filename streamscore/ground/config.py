@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         description="Seconds without heartbeats before Kafka declares a worker dead and "
         "gives its partitions to the others (how long a crashed worker's events wait).",
     )
+    commit_interval: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between a worker's offset commits (also every 1,000 events, or "
+        "batch size if larger). A crash repeats at most what came since the last commit; a "
+        "clean stop or a rebalance commits first and repeats nothing.",
+    )
     batch_size: int = Field(
         2000,
         ge=1,
