@@ -178,19 +178,20 @@ class FeatureMemory:
                 rows = len(chunk.ids)
         index, numbered = self._index, self._numbered
         for run in runs:
-            merged = _merged(self._next, run) if len(run) > 1 else run[0]
-            if merged is not run[0]:
-                self._next += 1
-                numbered[merged.number] = merged
-                row = 0
-                for old in run:
-                    del numbered[old.number]
-                    base = old.number << _ROW_BITS
-                    new = (merged.number << _ROW_BITS) + row
-                    for i, event_id in enumerate(old.ids):
-                        if index.get(event_id) == base | i:
-                            index[event_id] = new + i
-                    row += len(old.ids)
+            if len(run) == 1:
+                chunks.append(run[0])
+                continue
+            merged = _merged(self._next, run)
+            self._next += 1
+            numbered[merged.number] = merged
+            new = merged.number << _ROW_BITS
+            for old in run:  # entries still pointing at an old chunk move to the merged one
+                del numbered[old.number]
+                base = old.number << _ROW_BITS
+                for row, event_id in enumerate(old.ids):
+                    if index.get(event_id) == base | row:
+                        index[event_id] = new + row
+                new += len(old.ids)
             chunks.append(merged)
 
     def _find(self, event_id: str) -> tuple[_Chunk, int] | None:

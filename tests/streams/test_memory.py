@@ -9,7 +9,7 @@ import numpy as np
 
 from streamscore.models.batch import FeatureBatch
 from streamscore.models.schema import Feature, FeatureSchema
-from streamscore.streams.memory import MERGE_AT, FeatureMemory
+from streamscore.streams.memory import MERGE_AT, FeatureMemory, Remembered
 
 SCHEMA = FeatureSchema((Feature("x", "numeric"), Feature("c", "categorical")))
 
@@ -65,9 +65,7 @@ def test_a_rescored_id_joins_with_its_newest_scoring_and_old_ones_expire_by_thei
     assert memory.take("e100", now_ms=1500)[0] == "joined"  # scored at 900
 
 
-def memory_row(x: float, version: str):
-    from streamscore.streams.memory import Remembered
-
+def memory_row(x: float, version: str) -> Remembered:
     return Remembered({"x": x, "c": "c0"}, [0.0, 1.0], version, 0, 0)
 
 
